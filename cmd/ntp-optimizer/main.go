@@ -1,0 +1,60 @@
+// Command ntp-optimizer keeps a Linux machine's NTP sources optimal: it
+// measures candidate servers, scores them reliability-first and applies the
+// best set to chronyd live over its command socket (or, for ntpd and
+// systemd-timesyncd, through their configuration files).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// newApp builds the command tree. Each subcommand lives in its own file and
+// only parses flags, wires the pieces together and renders the result.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "ntp-optimizer",
+		Usage:   "keep this machine's NTP sources optimal (chronyd live, ntpd/timesyncd by config)",
+		Version: version,
+		Description: "ntp-optimizer measures candidate NTP servers (offset, delay, jitter, stratum,\n" +
+			"reachability), scores them reliability-first, rejects falsetickers and\n" +
+			"unsynchronised or rate-limiting servers, and makes the NTP daemon use the\n" +
+			"best diverse set. On chronyd it works live over chronyd's command socket.",
+		Flags:                logFlags(),
+		Before:               setupLogging,
+		Commands:             commands(),
+		EnableBashCompletion: true,
+		// Errors are printed once, by exitCode, with the code they map to.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError(err)
+		},
+	}
+}
+
+// commands lists the subcommands in the order --help shows them.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		versionCommand(),
+	}
+}
+
+// fail prints a one-line error for the operator.
+func fail(w *os.File, err error) {
+	fmt.Fprintf(w, "ntp-optimizer: %v\n", err)
+}
