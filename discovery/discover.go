@@ -1,0 +1,267 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/srvname"
+)
+
+// Discoverer finds candidates. Its fields are the outside world, injected so
+// tests can replace them; the zero value uses the real machine.
+type Discoverer struct {
+	// Root is prefixed to /etc/localtime, /etc/timezone and
+	// /usr/share/zoneinfo; empty means "/".
+	Root string
+	// Getenv reads TZ; nil means os.Getenv.
+	Getenv func(string) string
+	// Client downloads the remote list; nil means a default client. Its
+	// redirect policy is replaced by one that allows https only.
+	Client *http.Client
+	// Now is the clock, for the cache's timestamps; nil means time.Now.
+	Now func() time.Time
+	// Log receives what discovery finds and every warning.
+	Log zerolog.Logger
+	// CacheDir keeps the remote list's last good copy; empty: no cache.
+	CacheDir string
+}
+
+// Result is what Discover found.
+type Result struct {
+	// Candidates in priority order, at most Config.MaxCandidates.
+	Candidates []Candidate `json:"candidates"`
+	// Dropped are the candidates the cap left out, in order.
+	Dropped []Candidate `json:"dropped,omitempty"`
+	// Region is the machine's region (empty with NoDiscovery, or when
+	// unknown).
+	Region Region `json:"region"`
+	// Warnings explain what was skipped or fell back (a remote list that
+	// failed, a region that could not be found, a bad name from chronyd).
+	// Discover has already logged them.
+	Warnings []error `json:"-"`
+}
+
+// Discover returns the candidates for one run. current are the sources
+// chronyd has now (addresses as chronyd reports them). It fails only on
+// operator errors: an invalid Config, or a servers file that cannot be read
+// or holds a bad entry (the error names file and line). Everything else —
+// no region, a remote list that fails, a bad name from chronyd — becomes a
+// warning and discovery goes on with what it has.
+func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	cat, err := loadEmbedded()
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	keep := entries(cfg.Keep, OriginKeep, true)
+	user := entries(cfg.Servers, OriginServers, false)
+	for _, path := range cfg.ServersFiles {
+		fromFile, err := readServersFile(path)
+		if err != nil {
+			return Result{}, err
+		}
+		user = append(user, fromFile...)
+	}
+	chronyd, warnings := chronydSources(current)
+	res.Warnings = append(res.Warnings, warnings...)
+	groups := [][]Candidate{keep, user, chronyd}
+	if !cfg.NoDiscovery {
+		region, warnings := d.region(cfg)
+		res.Region = region
+		res.Warnings = append(res.Warnings, warnings...)
+		regional, global, warnings := poolCandidates(cat.Pool, cfg, region)
+		res.Warnings = append(res.Warnings, warnings...)
+		catalogServers, warnings := d.catalogServers(ctx, cat, cfg, region)
+		res.Warnings = append(res.Warnings, warnings...)
+		if cfg.PreferRegional {
+			groups = append(groups, regional, catalogServers, global)
+		} else {
+			groups = append(groups, catalogServers, regional, global)
+		}
+	}
+	for _, g := range groups {
+		for i := range g {
+			enrich(&g[i])
+		}
+	}
+	res.Candidates, res.Dropped = capCandidates(dedupe(groups...), cfg.MaxCandidates)
+	if len(res.Dropped) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Errorf("max_servers_to_test=%d left out %d candidates, from %s on",
+			cfg.MaxCandidates, len(res.Dropped), res.Dropped[0].Name))
+	}
+	d.log(res)
+	return res, nil
+}
+
+// entries turns validated Config entries into candidates.
+func entries(list []string, origin string, pinned bool) []Candidate {
+	var out []Candidate
+	for _, s := range list {
+		name, port, err := parseEntry(s)
+		if err != nil {
+			continue // Config.Validate has rejected it already
+		}
+		out = append(out, Candidate{Name: name, Port: port, Origin: origin, Pinned: pinned})
+	}
+	return out
+}
+
+// readServersFile reads a --servers-file list.
+func readServersFile(path string) ([]Candidate, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("servers file: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > maxListBytes {
+		return nil, fmt.Errorf("servers file %s: larger than %d bytes", path, maxListBytes)
+	}
+	list, err := parseList(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("servers file %w", err)
+	}
+	out := make([]Candidate, 0, len(list))
+	for _, e := range list {
+		origin := OriginServersFile + ":" + path + ":" + strconv.Itoa(e.Line)
+		out = append(out, Candidate{Name: e.Name, Port: e.Port, Origin: origin})
+	}
+	return out, nil
+}
+
+// chronydSources validates chronyd's current sources; a bad one is
+// skipped with a warning (chronyd keeps it; nothing here can use it).
+func chronydSources(current []Source) ([]Candidate, []error) {
+	var out []Candidate
+	var warnings []error
+	for _, s := range current {
+		if err := srvname.Validate(s.Name); err != nil {
+			warnings = append(warnings, fmt.Errorf("chronyd source skipped: %w", err))
+			continue
+		}
+		port := s.Port
+		if port == 0 {
+			port = DefaultPort
+		}
+		if port < 0 || port > 65535 {
+			warnings = append(warnings, fmt.Errorf("chronyd source %s skipped: port %d", s.Name, s.Port))
+			continue
+		}
+		out = append(out, Candidate{Name: normalizeName(s.Name), Port: port, Origin: OriginChronyd})
+	}
+	return out, warnings
+}
+
+// region returns the configured or detected region.
+func (d *Discoverer) region(cfg Config) (Region, []error) {
+	root := d.Root
+	if root == "" {
+		root = "/"
+	}
+	z, err := loadZoneTables(filepath.Join(root, zoneinfoDir))
+	var warnings []error
+	if err != nil {
+		warnings = append(warnings, fmt.Errorf("reading the zone tables: %w", err))
+	}
+	switch {
+	case cfg.Country != "":
+		r := regionForCountry(cfg.Country, z)
+		r.From = FromConfig
+		return r, warnings
+	case !cfg.AutoDetect:
+		return Region{}, warnings
+	}
+	getenv := d.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	r, notes := detectRegion(root, getenv, z)
+	return r, append(warnings, notes...)
+}
+
+// poolCandidates returns the regional pool names (country zone, then
+// continent zone) and the global ones (only with FallbackToGlobal).
+func poolCandidates(p poolZones, cfg Config, r Region) (regional, global []Candidate, warnings []error) {
+	if cfg.PoolNames == 0 {
+		return nil, nil, nil
+	}
+	if r.Country != "" {
+		regional = append(regional, p.names(poolZoneLabel(r.Country), cfg.PoolNames)...)
+	}
+	if r.Continent != "" {
+		regional = append(regional, p.names(r.Continent, cfg.PoolNames)...)
+	}
+	if cfg.FallbackToGlobal {
+		global = p.names("", cfg.PoolNames)
+	} else if len(regional) == 0 {
+		warnings = append(warnings, errors.New("no region known and fallback_to_global is off: no pool names offered"))
+	}
+	return regional, global, warnings
+}
+
+// catalogServers returns the remote list's servers (or, when it fails with
+// no cached copy, the embedded catalog's), in the order they are offered.
+func (d *Discoverer) catalogServers(ctx context.Context, cat *catalog, cfg Config, r Region) ([]Candidate, []error) {
+	var items []catalogItem
+	var warnings []error
+	if cfg.RemoteListURL != "" {
+		var remote []Candidate
+		var ok bool
+		remote, ok, warnings = d.remoteServers(ctx, cfg)
+		if ok {
+			for _, c := range remote {
+				s := catalogIndex()[c.Name]
+				items = append(items, catalogItem{Candidate: c, country: s.Country, anycast: s.Anycast})
+			}
+			return orderCatalog(items, r, cfg.PreferRegional, cfg.FallbackToGlobal), warnings
+		}
+	}
+	for _, s := range cat.Servers {
+		items = append(items, catalogItem{Candidate: s.candidate(OriginCatalog), country: s.Country, anycast: s.Anycast})
+	}
+	return orderCatalog(items, r, cfg.PreferRegional, cfg.FallbackToGlobal), warnings
+}
+
+func (d *Discoverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// log records the region, the warnings and the candidates.
+func (d *Discoverer) log(res Result) {
+	r := res.Region
+	if r.TZ != "" || r.Country != "" || r.Continent != "" {
+		d.Log.Info().Str("timezone", r.TZ).Str("from", r.From).Str("country", r.Country).
+			Str("country_name", r.CountryName).Str("continent", r.Continent).Msg("region")
+	}
+	for _, w := range res.Warnings {
+		d.Log.Warn().Err(w).Msg("discovery")
+	}
+	for _, c := range res.Candidates {
+		d.Log.Debug().Str("server", c.Name).Int("port", c.Port).Str("origin", c.Origin).
+			Str("operator", c.Operator).Bool("pinned", c.Pinned).Msg("candidate")
+	}
+	d.Log.Info().Int("candidates", len(res.Candidates)).Int("dropped", len(res.Dropped)).
+		Str("first", firstNames(res.Candidates, 4)).Msg("candidates discovered")
+}
+
+func firstNames(c []Candidate, n int) string {
+	names := make([]string, 0, n)
+	for i := 0; i < len(c) && i < n; i++ {
+		names = append(names, c[i].Name)
+	}
+	return strings.Join(names, ",")
+}
