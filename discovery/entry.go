@@ -19,7 +19,7 @@ var ErrBadEntry = errors.New("bad server entry")
 // brackets has no port. The name is validated with srvname.Validate and
 // returned normalised (see normalizeName).
 func parseEntry(s string) (name string, port int, err error) {
-	host, portText := s, ""
+	host, portText, hasPort := s, "", false
 	switch {
 	case strings.HasPrefix(s, "["):
 		if !strings.Contains(s, "]:") {
@@ -33,15 +33,15 @@ func parseEntry(s string) (name string, port int, err error) {
 		if splitErr != nil {
 			return "", 0, fmt.Errorf("%w %q: %v", ErrBadEntry, s, splitErr)
 		}
-		host, portText = h, p
+		host, portText, hasPort = h, p, true
 	case strings.Count(s, ":") == 1:
-		host, portText, _ = strings.Cut(s, ":")
+		host, portText, hasPort = strings.Cut(s, ":")
 	}
 	if err := srvname.Validate(host); err != nil {
 		return "", 0, err
 	}
 	port = DefaultPort
-	if portText != "" {
+	if hasPort {
 		port, err = strconv.Atoi(portText)
 		if err != nil || port < 1 || port > 65535 {
 			return "", 0, fmt.Errorf("%w %q: port %q is not a number from 1 to 65535", ErrBadEntry, s, portText)

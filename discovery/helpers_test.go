@@ -65,9 +65,9 @@ func env(tz string) func(string) string {
 }
 
 func names(c []Candidate) []string {
-	out := make([]string, len(c))
-	for i, x := range c {
-		out[i] = x.Name
+	var out []string
+	for _, x := range c {
+		out = append(out, x.Name)
 	}
 	return out
 }
