@@ -40,10 +40,23 @@ type Result struct {
 	// Region is the machine's region (empty with NoDiscovery, or when
 	// unknown).
 	Region Region `json:"region"`
-	// Warnings explain what was skipped or fell back (a remote list that
-	// failed, a region that could not be found, a bad name from chronyd).
-	// Discover has already logged them.
+	// Warnings are problems the operator should look at: a remote list
+	// that failed (ErrRemoteList), a bad name from chronyd, unreadable zone
+	// tables, no pool zone left by the configuration. Discover has logged
+	// them at warn level; WarningText gives them as strings.
 	Warnings []error `json:"-"`
+	// Notes explain ordinary outcomes, logged at info level: why no region
+	// was found (e.g. the machine runs on UTC), what the cap left out.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// WarningText returns the warnings as strings, for JSON output.
+func (r Result) WarningText() []string {
+	out := make([]string, len(r.Warnings))
+	for i, w := range r.Warnings {
+		out[i] = w.Error()
+	}
+	return out
 }
 
 // Discover returns the candidates for one run. current are the sources
@@ -74,9 +87,10 @@ func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source)
 	res.Warnings = append(res.Warnings, warnings...)
 	groups := [][]Candidate{keep, user, chronyd}
 	if !cfg.NoDiscovery {
-		region, warnings := d.region(cfg)
+		region, warnings, notes := d.region(cfg)
 		res.Region = region
 		res.Warnings = append(res.Warnings, warnings...)
+		res.Notes = append(res.Notes, notes...)
 		regional, global, warnings := poolCandidates(cat.Pool, cfg, region)
 		res.Warnings = append(res.Warnings, warnings...)
 		catalogServers, warnings := d.catalogServers(ctx, cat, cfg, region)
@@ -94,7 +108,7 @@ func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source)
 	}
 	res.Candidates, res.Dropped = capCandidates(dedupe(groups...), cfg.MaxCandidates)
 	if len(res.Dropped) > 0 {
-		res.Warnings = append(res.Warnings, fmt.Errorf("max_servers_to_test=%d left out %d candidates, from %s on",
+		res.Notes = append(res.Notes, fmt.Sprintf("max_servers_to_test=%d left out %d candidates, from %s on",
 			cfg.MaxCandidates, len(res.Dropped), res.Dropped[0].Name))
 	}
 	d.log(res)
@@ -102,30 +116,32 @@ func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source)
 }
 
 // region returns the configured or detected region.
-func (d *Discoverer) region(cfg Config) (Region, []error) {
+func (d *Discoverer) region(cfg Config) (r Region, warnings []error, notes []string) {
 	root := d.Root
 	if root == "" {
 		root = "/"
 	}
 	z, err := loadZoneTables(filepath.Join(root, zoneinfoDir))
-	var warnings []error
 	if err != nil {
 		warnings = append(warnings, fmt.Errorf("reading the zone tables: %w", err))
 	}
 	switch {
 	case cfg.Country != "":
-		r := regionForCountry(cfg.Country, z)
+		r = regionForCountry(cfg.Country, z)
 		r.From = FromConfig
-		return r, warnings
+		return r, warnings, nil
 	case !cfg.AutoDetect:
-		return Region{}, warnings
+		return Region{}, warnings, []string{"geographic.auto_detect is off and no country is set: no regional pool zones"}
 	}
 	getenv := d.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	r, notes := detectRegion(root, getenv, z)
-	return r, append(warnings, notes...)
+	r, why := detectRegion(root, getenv, z)
+	for _, n := range why {
+		notes = append(notes, n.Error())
+	}
+	return r, warnings, notes
 }
 
 // catalogServers returns the remote list's servers (or, when it fails with
@@ -167,6 +183,9 @@ func (d *Discoverer) log(res Result) {
 	}
 	for _, w := range res.Warnings {
 		d.Log.Warn().Err(w).Msg("discovery")
+	}
+	for _, n := range res.Notes {
+		d.Log.Info().Str("note", n).Msg("discovery")
 	}
 	for _, c := range res.Candidates {
 		d.Log.Debug().Str("server", c.Name).Int("port", c.Port).Str("origin", c.Origin).

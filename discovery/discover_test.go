@@ -3,9 +3,11 @@ package discovery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,7 +84,8 @@ func TestDiscoverPriorityAndCap(t *testing.T) {
 	// The catalog comes next, German servers first, the global pool last.
 	require.Equal(t, "ptbtime4.ptb.de", res.Dropped[0].Name)
 	require.Equal(t, "3.pool.ntp.org", res.Dropped[len(res.Dropped)-1].Name)
-	require.Contains(t, fmt.Sprint(res.Warnings), "max_servers_to_test=12 left out")
+	require.Contains(t, fmt.Sprint(res.Notes), "max_servers_to_test=12 left out")
+	require.Empty(t, res.Warnings)
 }
 
 func TestDiscoverSwitches(t *testing.T) {
@@ -126,7 +129,8 @@ func TestDiscoverSwitches(t *testing.T) {
 			func(t *testing.T, res Result) {
 				require.Equal(t, []string{"2.pool.ntp.org", "0.pool.ntp.org", "1.pool.ntp.org", "3.pool.ntp.org",
 					"time.cloudflare.com"}, names(res.Candidates[:5]))
-				require.Contains(t, fmt.Sprint(res.Warnings), "says nothing about where")
+				require.Contains(t, fmt.Sprint(res.Notes), "says nothing about where")
+				require.Empty(t, res.Warnings, "a UTC machine is normal, not a problem")
 			}},
 		{"UTC machine without global fallback", "Etc/UTC",
 			func(c *Config) { c.FallbackToGlobal = false },
@@ -249,4 +253,16 @@ func TestDiscoverDeterministic(t *testing.T) {
 		require.False(t, seen[c.Key()], "duplicate %s", c.Name)
 		seen[c.Key()] = true
 	}
+}
+
+func TestDiscoverServersFileSizeCap(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ServersFiles = []string{writeList(t, strings.Repeat("# padding padding padding\n", maxListBytes/26+1))}
+	_, err := newDiscoverer(t, "").Discover(context.Background(), cfg, nil)
+	require.ErrorContains(t, err, "larger than 1048576 bytes")
+}
+
+func TestWarningText(t *testing.T) {
+	res := Result{Warnings: []error{errors.New("a"), fmt.Errorf("b: %w", ErrRemoteList)}}
+	require.Equal(t, []string{"a", "b: remote server list"}, res.WarningText())
 }

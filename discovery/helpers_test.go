@@ -49,11 +49,6 @@ func (r *fakeRoot) file(p, content string) {
 	require.NoError(r.t, os.WriteFile(full, []byte(content), 0o644))
 }
 
-func (r *fakeRoot) remove(p string) {
-	r.t.Helper()
-	require.NoError(r.t, os.Remove(filepath.Join(r.dir, p)))
-}
-
 // env returns a Getenv with only TZ set (when tz is not empty).
 func env(tz string) func(string) string {
 	return func(k string) string {

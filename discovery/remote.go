@@ -59,6 +59,7 @@ func (d *Discoverer) download(ctx context.Context, cfg Config) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "text/plain, application/toml;q=0.9")
+	req.Header.Set("User-Agent", "ntp-optimizer")
 	client := http.Client{}
 	if d.Client != nil {
 		client = *d.Client

@@ -1,8 +1,10 @@
 package discovery
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -22,17 +24,22 @@ func entries(list []string, origin string, pinned bool) []Candidate {
 	return out
 }
 
-// readServersFile reads a --servers-file list.
+// readServersFile reads a --servers-file list (at most maxListBytes, so a
+// wrong path such as /dev/zero cannot exhaust memory).
 func readServersFile(path string) ([]Candidate, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("servers file: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxListBytes {
+	data, err := io.ReadAll(io.LimitReader(f, maxListBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("servers file: %w", err)
+	}
+	if len(data) > maxListBytes {
 		return nil, fmt.Errorf("servers file %s: larger than %d bytes", path, maxListBytes)
 	}
-	list, err := parseList(f, path)
+	list, err := parseList(bytes.NewReader(data), path)
 	if err != nil {
 		return nil, fmt.Errorf("servers file %w", err)
 	}
