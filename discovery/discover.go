@@ -62,9 +62,10 @@ func (r Result) WarningText() []string {
 // Discover returns the candidates for one run. current are the sources
 // chronyd has now (addresses as chronyd reports them). It fails only on
 // operator errors: an invalid Config, or a servers file that cannot be read
-// or holds a bad entry (the error names file and line). Everything else —
-// no region, a remote list that fails, a bad name from chronyd — becomes a
-// warning and discovery goes on with what it has.
+// or holds a bad entry (the error names file and line). Everything else
+// goes on with what there is: a remote list that fails or a bad name from
+// chronyd becomes a warning; no region (a UTC machine) or a cap that left
+// candidates out becomes a note.
 func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
