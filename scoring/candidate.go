@@ -76,7 +76,7 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 	synced := true
 	if answered {
 		synced = c.checkSync(fail)
-		if m.Stratum < cfg.MinStratum || m.Stratum > cfg.MaxStratum {
+		if m.Stratum > 0 && m.Stratum < stratumMaxStrat && (m.Stratum < cfg.MinStratum || m.Stratum > cfg.MaxStratum) {
 			fail("stratum %d outside %d..%d", m.Stratum, cfg.MinStratum, cfg.MaxStratum)
 		}
 	}
@@ -127,11 +127,11 @@ func (c *Candidate) markFalseticker(maj Majority) {
 // healthy says c passes every hard filter.
 func (c *Candidate) healthy() bool { return len(c.Failed) == 0 }
 
-// fmtMs formats seconds as signed milliseconds: one decimal, or three
-// below 1 ms so small intervals stay readable.
+// fmtMs formats seconds as signed milliseconds with one decimal, or three
+// below 0.1 ms so a tiny value does not read as zero.
 func fmtMs(s float64) string {
 	ms := s * 1e3
-	if ms > -1 && ms < 1 && ms != 0 {
+	if ms > -0.1 && ms < 0.1 && ms != 0 {
 		return fmt.Sprintf("%+.3f", ms)
 	}
 	return fmt.Sprintf("%+.1f", ms)

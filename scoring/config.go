@@ -39,7 +39,14 @@ const (
 	// maxRootDistanceLimit is where beevik/ntp's Validate rejects a
 	// response (16 s); a larger limit would accept what the prober refuses.
 	maxRootDistanceLimit = 16.0
-	weightSumTolerance   = 1e-9
+	weightSumTolerance   = 1e-9 // the tolerance for the weights' sum
+	// maxRunsLimit bounds the run counts (stability_threshold,
+	// blacklist_after_runs): 100 runs are 25 days at the seed's 6 h
+	// interval; more would make the setting meaningless, not stricter.
+	maxRunsLimit = 100
+	// minBlacklistBase keeps a blacklist term longer than any sane run
+	// interval, so an entry outlives at least one run.
+	minBlacklistBase = time.Minute
 )
 
 // Weights are the sub-scores' shares of the score. They are non-negative
@@ -150,14 +157,14 @@ func (c *Config) Validate() error {
 		return bad("min_set_size", c.MinSetSize, fmt.Sprintf("1..%d", MaxSetSize))
 	case !(c.HysteresisPercent >= 0 && c.HysteresisPercent < 100):
 		return bad("hysteresis_percent", c.HysteresisPercent, "at least 0 and below 100")
-	case c.StabilityThreshold < 1 || c.StabilityThreshold > 100:
-		return bad("stability_threshold", c.StabilityThreshold, "1..100 (runs)")
+	case c.StabilityThreshold < 1 || c.StabilityThreshold > maxRunsLimit:
+		return bad("stability_threshold", c.StabilityThreshold, fmt.Sprintf("1..%d (runs)", maxRunsLimit))
 	case c.MaxChangesPerRun < 0 || c.MaxChangesPerRun > MaxSetSize:
 		return bad("max_changes_per_run", c.MaxChangesPerRun, fmt.Sprintf("0..%d", MaxSetSize))
-	case c.BlacklistAfterRuns < 1 || c.BlacklistAfterRuns > 100:
-		return bad("blacklist_after_runs", c.BlacklistAfterRuns, "1..100 (runs)")
-	case c.BlacklistBase < time.Minute:
-		return bad("blacklist_base", c.BlacklistBase, "at least 1m")
+	case c.BlacklistAfterRuns < 1 || c.BlacklistAfterRuns > maxRunsLimit:
+		return bad("blacklist_after_runs", c.BlacklistAfterRuns, fmt.Sprintf("1..%d (runs)", maxRunsLimit))
+	case c.BlacklistBase < minBlacklistBase:
+		return bad("blacklist_base", c.BlacklistBase, fmt.Sprintf("at least %v", minBlacklistBase))
 	case c.BlacklistMax < c.BlacklistBase:
 		return bad("blacklist_max", c.BlacklistMax, fmt.Sprintf("at least blacklist_base (%v)", c.BlacklistBase))
 	}

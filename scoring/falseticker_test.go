@@ -63,7 +63,7 @@ func TestFalsetickerReason(t *testing.T) {
 	c := cand(t, d, "198.51.100.7")
 	require.Equal(t, Rejected, c.Verdict)
 	require.True(t, c.Falseticker)
-	require.Equal(t, "falseticker: +48.2 ms outside the majority interval [-0.700, +0.900] ms", c.Reason)
+	require.Equal(t, "falseticker: +48.2 ms outside the majority interval [-0.7, +0.9] ms", c.Reason)
 	require.NotContains(t, selected(d), "198.51.100.7")
 	require.True(t, d.Majority.Found)
 	require.Equal(t, 4, d.Majority.Witnesses)

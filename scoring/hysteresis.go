@@ -74,8 +74,8 @@ func (s *selector) judge(m *Candidate) {
 	case low:
 		why = fmt.Sprintf("score %.1f is below min_score %g", m.Score, cfg.MinScore)
 	default:
-		why = fmt.Sprintf("challenger %s %.1f vs %.1f is more than %g %% better",
-			best.Address, best.Score, m.Score, cfg.HysteresisPercent)
+		why = fmt.Sprintf("score %.1f is more than %g %% below challenger %s (%.1f)",
+			m.Score, cfg.HysteresisPercent, best.Address, best.Score)
 	}
 	runs := s.st.Streaks[m.Address].Runs + 1
 	if runs < cfg.StabilityThreshold || s.changes >= cfg.MaxChangesPerRun {

@@ -130,7 +130,7 @@ func TestHysteresisReplayAlternatingWide(t *testing.T) {
 		return []Measurement{scored(t, "192.0.2.1", a), scored(t, "198.51.100.1", b)}
 	})
 	require.Equal(t, 199, switches(flap), "the control: a threshold of 1 follows every swing")
-	require.Regexp(t, `^kept: challenger 198\.51\.100\.1 92\.0 vs 65\.0 is more than 15 % better, 1st run of 2$`,
+	require.Regexp(t, `^kept: score 65\.0 is more than 15 % below challenger 198\.51\.100\.1 \(92\.0\), 1st run of 2$`,
 		cand(t, ds[1], "192.0.2.1").Reason)
 }
 
@@ -147,7 +147,7 @@ func TestHysteresisSwitchesAfterTwoRuns(t *testing.T) {
 	})
 	require.Equal(t, []string{"192.0.2.1"}, selected(ds[0]))
 	require.Equal(t, []string{"192.0.2.1"}, selected(ds[1]))
-	require.Equal(t, "kept: challenger 198.51.100.1 92.0 vs 75.0 is more than 15 % better, 1st run of 2",
+	require.Equal(t, "kept: score 75.0 is more than 15 % below challenger 198.51.100.1 (92.0), 1st run of 2",
 		cand(t, ds[1], "192.0.2.1").Reason)
 	require.Equal(t, "standby: challenges 192.0.2.1 (75.0), 1st run of 2", cand(t, ds[1], "198.51.100.1").Reason)
 	require.Equal(t, []string{"198.51.100.1"}, selected(ds[2]))

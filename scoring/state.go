@@ -22,7 +22,7 @@ type State struct {
 	Blacklist map[netip.Addr]BlacklistEntry `json:"blacklist,omitempty"`
 }
 
-// Streak is a current member's run of runs it lost.
+// Streak counts the consecutive runs a current member has lost.
 type Streak struct {
 	Runs int `json:"runs"`
 	// Challenger is the server that beat it in the latest run; the zero
@@ -92,6 +92,8 @@ func (s *State) record(m *Measurement, now time.Time, cfg *Config) string {
 	switch {
 	case blacklistingKoD[m.KoD]:
 		why = "kiss-o'-death " + m.KoD
+	case m.KoD != "":
+		return "" // RATE and the like: an answer, not silence; the prober backs off
 	case m.SamplesSent > 0 && m.SamplesOK == 0:
 		s.Failures[m.Address]++
 		if s.Failures[m.Address] < cfg.BlacklistAfterRuns {
