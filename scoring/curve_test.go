@@ -25,20 +25,17 @@ func (b band) String() string { return [...]string{"excellent", "good", "accepta
 // one passes for either neighbour.
 func requireBand(t *testing.T, b band, score float64, msg string) {
 	t.Helper()
-	switch b {
-	case excellent:
-		require.Greater(t, score, 90.0, msg)
-		require.LessOrEqual(t, score, 100.0, msg)
-	case goodBand:
-		require.GreaterOrEqual(t, score, 75.0, msg)
-		require.LessOrEqual(t, score, 90.0, msg)
-	case acceptable:
-		require.GreaterOrEqual(t, score, 60.0, msg)
-		require.LessOrEqual(t, score, 75.0, msg)
-	case poor:
-		require.Less(t, score, 60.0, msg)
-		require.GreaterOrEqual(t, score, 0.0, msg)
-	}
+	r := [...]struct {
+		lo, hi         float64
+		openLo, openHi bool
+	}{
+		excellent:  {90, 100, true, false},
+		goodBand:   {75, 90, false, false},
+		acceptable: {60, 75, false, false},
+		poor:       {0, 60, false, true},
+	}[b]
+	in := (score > r.lo || !r.openLo && score == r.lo) && (score < r.hi || !r.openHi && score == r.hi)
+	require.True(t, in, "%s: %v is not in the %s band", msg, score, b)
 }
 
 // The seed's table, at and just inside every band edge.

@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -114,21 +113,16 @@ func TestHysteresisReplayNearTie(t *testing.T) {
 // because stability_threshold asks for two consecutive losing runs.
 func TestHysteresisReplayAlternatingWide(t *testing.T) {
 	one := func(c *Config) { c.SetSize, c.MinSetSize = 1, 1 }
-	ds := replay(t, 200, one, func(run int) []Measurement {
+	alternate := func(run int) []Measurement {
 		a, b := 92.0, 65.0
 		if run%2 == 1 {
 			a, b = b, a
 		}
 		return []Measurement{scored(t, "192.0.2.1", a), scored(t, "198.51.100.1", b)}
-	})
+	}
+	ds := replay(t, 200, one, alternate)
 	require.Zero(t, switches(ds))
-	flap := replay(t, 200, func(c *Config) { one(c); c.StabilityThreshold = 1 }, func(run int) []Measurement {
-		a, b := 92.0, 65.0
-		if run%2 == 1 {
-			a, b = b, a
-		}
-		return []Measurement{scored(t, "192.0.2.1", a), scored(t, "198.51.100.1", b)}
-	})
+	flap := replay(t, 200, func(c *Config) { one(c); c.StabilityThreshold = 1 }, alternate)
 	require.Equal(t, 199, switches(flap), "the control: a threshold of 1 follows every swing")
 	require.Regexp(t, `^kept: score 65\.0 is more than 15 % below challenger 198\.51\.100\.1 \(92\.0\), 1st run of 2$`,
 		cand(t, ds[1], "192.0.2.1").Reason)
@@ -196,5 +190,5 @@ func TestHardFailureReplacedAtOnce(t *testing.T) {
 	})
 	require.Equal(t, []string{"198.51.100.1"}, selected(ds[1]))
 	require.Equal(t, "removed: kiss-o'-death RATE", ds[1].Removed[0].Reason)
-	require.Equal(t, fmt.Sprintf("selected: score 80.0, rank 1"), ds[1].Added[0].Reason)
+	require.Equal(t, "selected: score 80.0, rank 1", ds[1].Added[0].Reason)
 }

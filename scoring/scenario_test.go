@@ -109,6 +109,16 @@ func checkInvariants(t testing.TB, d Decision, ms []Measurement, cfg Config) {
 		}
 	}
 	require.LessOrEqual(t, len(d.Selected), max(cfg.SetSize, pinned))
+	// Never shrinks below the minimum while usable servers exist: pinned
+	// ones, and healthy ones of the set's class that score min_score or
+	// are current members.
+	usable := 0
+	for _, c := range d.Candidates {
+		if c.Pinned || (len(c.Failed) == 0 && c.Smearing == d.Smearing && (c.Score >= cfg.MinScore || c.Current)) {
+			usable++
+		}
+	}
+	require.GreaterOrEqual(t, len(d.Selected), min(cfg.minSet(), usable), "set %v, %d usable", d.Selected, usable)
 	require.Equal(t, len(d.Added) > 0 || len(d.Removed) > 0, d.Changed)
 }
 
