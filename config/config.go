@@ -63,13 +63,13 @@ type Selection struct {
 	WeightStratum      float64  `toml:"weight_stratum" flag:"weight-stratum" usage:"weight of stratum in the score"`
 	WeightLatency      float64  `toml:"weight_latency" flag:"weight-latency" usage:"weight of round-trip delay in the score"`
 	MinScore           float64  `toml:"min_score" flag:"min-score" usage:"lowest score a selected server may have"`
-	SetSize            int      `toml:"servers" flag:"set-size" usage:"how many servers to select (1..8)"`
-	MinSetSize         int      `toml:"min_servers" flag:"min-set-size" usage:"never shrink the set below this; keep healthy current members instead"`
+	SetSize            int      `toml:"set_size" flag:"set-size" usage:"how many servers to select (1..8)"`
+	MinSetSize         int      `toml:"min_set_size" flag:"min-set-size" usage:"never shrink the set below this; keep healthy current members instead"`
 	StabilityThreshold int      `toml:"stability_threshold" flag:"stability-threshold" usage:"consecutive runs a challenger must win before it replaces a current server"`
 	HysteresisPercent  float64  `toml:"hysteresis_percent" flag:"hysteresis-percent" usage:"a challenger must beat a current server by more than this"`
 	MaxChangesPerRun   int      `toml:"max_changes_per_run" flag:"max-changes" usage:"most score-driven replacements per run (failing servers are always replaced)"`
 	MaxRootDistance    Duration `toml:"max_root_distance" flag:"max-root-distance" unit:"s" usage:"reject servers whose root distance exceeds this"`
-	BlacklistAfter     int      `toml:"blacklist_after" flag:"blacklist-after" usage:"blacklist an address after this many consecutive runs without a reply"`
+	BlacklistAfter     int      `toml:"blacklist_after_runs" flag:"blacklist-after" usage:"blacklist an address after this many consecutive runs without a reply"`
 }
 
 // Geographic chooses pool zones from the system timezone.

@@ -99,19 +99,25 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestValidateNamesSourceAndRange(t *testing.T) {
-	p := writeFile(t, "[selection]\nservers = 12\n")
+	p := writeFile(t, "[selection]\nset_size = 12\n")
 	l, err := Load(p, true)
 	require.NoError(t, err)
 	err = l.Validate()
 	require.ErrorIs(t, err, ErrInvalid)
-	require.EqualError(t, err, "selection.servers = 12 (from file "+p+":2): must be between 1 and 8")
+	require.EqualError(t, err, "selection.set_size = 12 (from file "+p+":2): must be 1..8")
 
 	c := Default()
 	c.Selection.WeightJitter = 0.5
 	c.Policy = "yolo"
 	err = c.Validate()
-	require.ErrorContains(t, err, "selection.weight_* = 1.15 in total: must be four weights summing to 1")
+	require.ErrorContains(t, err, "selection.weight_jitter + weight_reachability + weight_stratum + weight_latency = 1.15: must be 1 (within 1e-9)")
 	require.ErrorContains(t, err, `policy = "yolo": must be one of converge, add-only`)
+
+	c = Default()
+	c.Servers = []string{"ok.example", "bad\nrestrict default"}
+	err = c.Validate()
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "servers[1]")
 }
 
 func TestMissingFile(t *testing.T) {

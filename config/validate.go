@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -56,10 +55,6 @@ func (c *Config) Validate() error {
 
 	oneOf("policy", c.Policy, "converge", "add-only")
 	oneOf("backend", c.Backend, "auto", "chrony", "ntpd", "timesyncd")
-	if c.RemoteListURL != "" {
-		u, err := url.Parse(c.RemoteListURL)
-		check("remote_list_url", err == nil && u.Scheme == "https" && u.Host != "", "an https:// URL")
-	}
 	check("paths.state_dir", c.Paths.StateDir != "", "a directory")
 	check("chrony.source_options", !strings.ContainsAny(c.Chrony.SourceOptions, "\n\r#"), "chrony source options on one line, without '#'")
 	durIn("chrony.answer_timeout", c.Chrony.AnswerTimeout, time.Second, 5*time.Minute)
@@ -73,33 +68,7 @@ func (c *Config) Validate() error {
 	durIn("testing.interval_hours", c.Testing.Interval, 5*time.Minute, 7*24*time.Hour)
 	intIn("testing.max_servers_to_test", c.Testing.MaxServers, 1, 200)
 
-	s := c.Selection
-	intIn("selection.min_stratum", s.MinStratum, 1, 15)
-	intIn("selection.max_stratum", s.MaxStratum, s.MinStratum, 15)
-	for _, w := range []struct {
-		path string
-		v    float64
-	}{
-		{"selection.weight_jitter", s.WeightJitter},
-		{"selection.weight_reachability", s.WeightReachability},
-		{"selection.weight_stratum", s.WeightStratum},
-		{"selection.weight_latency", s.WeightLatency},
-	} {
-		check(w.path, w.v >= 0 && w.v <= 1, "between 0 and 1")
-	}
-	sum := s.WeightJitter + s.WeightReachability + s.WeightStratum + s.WeightLatency
-	if math.Abs(sum-1) > 1e-9 {
-		errs = append(errs, &KeyError{Key: "selection.weight_*", Value: fmt.Sprintf("%.6g in total", sum),
-			Allowed: "four weights summing to 1 (defaults 0.35, 0.30, 0.25, 0.10)"})
-	}
-	check("selection.min_score", s.MinScore >= 0 && s.MinScore <= 100, "between 0 and 100")
-	intIn("selection.servers", s.SetSize, 1, 8)
-	intIn("selection.min_servers", s.MinSetSize, 1, s.SetSize)
-	intIn("selection.stability_threshold", s.StabilityThreshold, 1, 100)
-	check("selection.hysteresis_percent", s.HysteresisPercent >= 0 && s.HysteresisPercent <= 100, "between 0 and 100")
-	intIn("selection.max_changes_per_run", s.MaxChangesPerRun, 1, 8)
-	durIn("selection.max_root_distance", s.MaxRootDistance, time.Millisecond, 16*time.Second)
-	intIn("selection.blacklist_after", s.BlacklistAfter, 1, 100)
+	errs = append(errs, delegated(c)...)
 
 	n := c.Notifications
 	durIn("notifications.repeat_after", n.RepeatAfter, time.Minute, 30*24*time.Hour)
