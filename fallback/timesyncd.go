@@ -1,0 +1,305 @@
+package fallback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// DefaultTimesyncdVerifyTimeout bounds waiting for timesyncd to get a
+// reply from a selected server: it polls at its PollIntervalMinSec (32 s by
+// default) after the first exchange, which comes at once.
+const DefaultTimesyncdVerifyTimeout = 60 * time.Second
+
+// TimesyncBus is what the backend needs from timesyncd's D-Bus API;
+// Timesync1 is the real one.
+type TimesyncBus interface {
+	SetRuntimeServers(ctx context.Context, names []string) error
+	RuntimeServers(ctx context.Context) ([]string, error)
+	Status(ctx context.Context) (*TimesyncStatus, error)
+}
+
+// TimesyncdConfig configures the systemd-timesyncd backend.
+type TimesyncdConfig struct {
+	Root string
+	// Unit is restarted when the change cannot be applied live
+	// (default systemd-timesyncd.service).
+	Unit     string
+	Services ServiceManager
+	// Bus applies live and verifies; without it the backend restarts the
+	// unit and only checks that it is active.
+	Bus            TimesyncBus
+	VerifyTimeout  time.Duration
+	VerifyInterval time.Duration
+	KeepBackups    int
+	Clock          Clock
+	Log            zerolog.Logger
+}
+
+// Validate checks the configuration, naming the field at fault.
+func (c TimesyncdConfig) Validate() error {
+	switch {
+	case c.VerifyTimeout < 0:
+		return fmt.Errorf("timesyncd VerifyTimeout %v: must not be negative", c.VerifyTimeout)
+	case c.VerifyInterval < 0:
+		return fmt.Errorf("timesyncd VerifyInterval %v: must not be negative", c.VerifyInterval)
+	case c.KeepBackups < 0:
+		return fmt.Errorf("timesyncd KeepBackups %d: must not be negative", c.KeepBackups)
+	}
+	return nil
+}
+
+// Timesyncd manages systemd-timesyncd through the drop-in
+// /etc/systemd/timesyncd.conf.d/ntp-optimizer.conf (NTP=, best first) and,
+// where systemd ≥ 251 offers it, SetRuntimeNTPServers over D-Bus.
+type Timesyncd struct {
+	cfg TimesyncdConfig
+}
+
+// NewTimesyncd returns the backend with defaults filled in.
+func NewTimesyncd(c TimesyncdConfig) (*Timesyncd, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Unit == "" {
+		c.Unit = "systemd-timesyncd.service"
+	}
+	if c.VerifyTimeout == 0 {
+		c.VerifyTimeout = DefaultTimesyncdVerifyTimeout
+	}
+	if c.VerifyInterval == 0 {
+		c.VerifyInterval = DefaultVerifyInterval
+	}
+	if c.KeepBackups == 0 {
+		c.KeepBackups = DefaultKeepBackups
+	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	return &Timesyncd{cfg: c}, nil
+}
+
+// Current returns the NTP= servers timesyncd's files configure, in order
+// (main file, then drop-ins by name; an empty NTP= resets the list).
+func (t *Timesyncd) Current(ctx context.Context) ([]string, error) {
+	return t.configured("")
+}
+
+// configured computes the NTP= list, skipping the file skip.
+func (t *Timesyncd) configured(skip string) ([]string, error) {
+	var list []string
+	for _, p := range timesyncdFiles(t.cfg.Root) {
+		if p == skip {
+			continue
+		}
+		b, err := os.ReadFile(hostPath(t.cfg.Root, p))
+		if err != nil {
+			return nil, fmt.Errorf("read timesyncd configuration: %w", err)
+		}
+		list = parseNTPKey(b, list)
+	}
+	return list, nil
+}
+
+// Plan computes the drop-in for the selected servers without touching
+// anything.
+func (t *Timesyncd) Plan(servers []Server, policy Policy) (*Change, error) {
+	if err := policy.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkServers(servers); err != nil {
+		return nil, err
+	}
+	old, existed, err := readCurrent(t.cfg.Root, TimesyncdDropIn)
+	if err != nil {
+		return nil, err
+	}
+	c := &Change{Backend: "timesyncd", Servers: servers, Policy: policy}
+	nb := renderDropIn(serverNames(servers), policy)
+	if !existed || string(old) != string(nb) {
+		c.Files = []FileChange{{Path: TimesyncdDropIn, Old: old, Existed: existed, New: nb}}
+	}
+	return c, nil
+}
+
+// PlanRevert computes the change that removes the agent's drop-in.
+func (t *Timesyncd) PlanRevert() (*Change, error) {
+	old, existed, err := readCurrent(t.cfg.Root, TimesyncdDropIn)
+	if err != nil {
+		return nil, err
+	}
+	c := &Change{Backend: "timesyncd", Revert: true}
+	if existed {
+		c.Files = []FileChange{{Path: TimesyncdDropIn, Old: old, Existed: true, Remove: true}}
+	}
+	return c, nil
+}
+
+// Revert removes the drop-in and the runtime servers the agent set, and
+// restarts timesyncd.
+func (t *Timesyncd) Revert(ctx context.Context) (*Result, error) {
+	c, err := t.PlanRevert()
+	if err != nil {
+		return nil, err
+	}
+	return t.Apply(ctx, c)
+}
+
+// Apply carries out a planned change: backup, atomic write, parse-back,
+// live apply (or restart), verification over D-Bus, rollback on failure.
+func (t *Timesyncd) Apply(ctx context.Context, c *Change) (*Result, error) {
+	if t.cfg.Services == nil && t.cfg.Bus == nil {
+		return nil, fmt.Errorf("timesyncd backend: %w", ErrNoSystemd)
+	}
+	var prevRuntime []string
+	live := false
+	var started time.Time
+	e := engine{root: t.cfg.Root, keep: t.cfg.KeepBackups, clock: t.cfg.Clock, log: t.cfg.Log.With().Str("backend", "timesyncd").Logger()}
+	return e.run(ctx, c, steps{
+		validate: func(context.Context) error { return t.validate(c) },
+		activate: func(ctx context.Context, res *Result) error {
+			started = t.cfg.Clock.Now()
+			if t.cfg.Bus != nil {
+				rt, err := t.cfg.Bus.RuntimeServers(ctx)
+				if err == nil {
+					prevRuntime = rt
+					target, err := t.runtimeTarget(c)
+					if err != nil {
+						return err
+					}
+					err = t.cfg.Bus.SetRuntimeServers(ctx, target)
+					if err == nil && !c.Revert {
+						live, res.Live = true, true
+						return nil
+					}
+					if err != nil && !errors.Is(err, ErrUnsupported) {
+						return err
+					}
+				} else if !errors.Is(err, ErrUnsupported) {
+					return err
+				}
+			}
+			if t.cfg.Services == nil {
+				return fmt.Errorf("timesyncd has no SetRuntimeNTPServers and %w", ErrNoSystemd)
+			}
+			if err := t.cfg.Services.Restart(ctx, t.cfg.Unit); err != nil {
+				return err
+			}
+			res.Restarted = true
+			return nil
+		},
+		verify: func(ctx context.Context, res *Result) error {
+			if c.Revert || t.cfg.Bus == nil {
+				return t.checkActive(ctx)
+			}
+			st, err := t.waitSynced(ctx, serverNames(c.Servers), started)
+			res.Timesync = st
+			return err
+		},
+		reactivate: func(ctx context.Context) error {
+			if live {
+				return t.cfg.Bus.SetRuntimeServers(ctx, prevRuntime)
+			}
+			if t.cfg.Services == nil {
+				return ErrNoSystemd
+			}
+			return t.cfg.Services.Restart(ctx, t.cfg.Unit)
+		},
+	})
+}
+
+// runtimeTarget is the runtime list to set: the selection (under add-only
+// followed by the servers configured elsewhere, since timesyncd does not
+// fall back from runtime to configured servers), or empty for a revert.
+func (t *Timesyncd) runtimeTarget(c *Change) ([]string, error) {
+	if c.Revert {
+		return []string{}, nil
+	}
+	names := serverNames(c.Servers)
+	if c.Policy == PolicyAddOnly {
+		others, err := t.configured(TimesyncdDropIn)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range others {
+			if !slices.Contains(names, o) {
+				names = append(names, o)
+			}
+		}
+	}
+	return names, nil
+}
+
+// validate parses the drop-in back and the effective NTP= list.
+func (t *Timesyncd) validate(c *Change) error {
+	b, exists, err := readCurrent(t.cfg.Root, TimesyncdDropIn)
+	if err != nil {
+		return err
+	}
+	if c.Revert {
+		if exists {
+			return fmt.Errorf("parsed back: %s still exists", TimesyncdDropIn)
+		}
+		return nil
+	}
+	if got, want := parseNTPKey(b, nil), serverNames(c.Servers); !slices.Equal(got, want) {
+		return fmt.Errorf("parsed back: %s has NTP=%v, want %v", TimesyncdDropIn, got, want)
+	}
+	eff, err := t.configured("")
+	if err != nil {
+		return err
+	}
+	if c.Policy == PolicyConverge && !slices.Equal(eff, serverNames(c.Servers)) {
+		return fmt.Errorf("parsed back: timesyncd's files give NTP=%v, want %v (a drop-in sorting after ntp-optimizer.conf overrides it?)", eff, serverNames(c.Servers))
+	}
+	return nil
+}
+
+func (t *Timesyncd) checkActive(ctx context.Context) error {
+	if t.cfg.Services == nil {
+		return nil
+	}
+	st, err := t.cfg.Services.ActiveState(ctx, t.cfg.Unit)
+	if err != nil {
+		return err
+	}
+	if st != "active" {
+		return fmt.Errorf("%s is %s", t.cfg.Unit, st)
+	}
+	return nil
+}
+
+// waitSynced polls timesyncd until it talks to one of the selected servers
+// and has a sane reply from it received after started: stratum 1–15, leap
+// not 3 (unsynchronised), a transmit time.
+func (t *Timesyncd) waitSynced(ctx context.Context, names []string, started time.Time) (*TimesyncStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.VerifyTimeout)
+	defer cancel()
+	var st *TimesyncStatus
+	var last error
+	for {
+		s, err := t.cfg.Bus.Status(ctx)
+		switch {
+		case err != nil:
+			last = err
+		case !slices.Contains(names, s.ServerName):
+			st, last = s, fmt.Errorf("timesyncd uses %q, not a selected server", s.ServerName)
+		case s.DestTime.Before(started) || s.TransmitTime.IsZero():
+			st, last = s, fmt.Errorf("no reply from %s yet", s.ServerName)
+		case s.Stratum == 0 || s.Stratum >= 16 || s.Leap == 3:
+			st, last = s, fmt.Errorf("%s is unsynchronised (stratum %d, leap %d)", s.ServerName, s.Stratum, s.Leap)
+		default:
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("timesyncd not synchronised to a selected server within %v: %w", t.cfg.VerifyTimeout, last)
+		case <-t.cfg.Clock.After(t.cfg.VerifyInterval):
+		}
+	}
+}
