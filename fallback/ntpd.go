@@ -299,31 +299,23 @@ func (n *NTPD) validate(ctx context.Context, c *Change) error {
 // waitReachable polls ntpd over mode 6 until MinReachable associations are
 // reachable, for at most VerifyTimeout.
 func (n *NTPD) waitReachable(ctx context.Context) ([]Peer, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.VerifyTimeout)
-	defer cancel()
-	var last error
 	var peers []Peer
-	for {
+	err := poll(ctx, n.cfg.Clock, n.cfg.VerifyTimeout, n.cfg.VerifyInterval, "ntpd not healthy", func(ctx context.Context) error {
 		p, err := n.cfg.Peers.Peers(ctx)
-		if err == nil {
-			peers = p
-			reach := 0
-			for _, x := range p {
-				if x.Reach != 0 || x.Reachable {
-					reach++
-				}
-			}
-			if reach >= n.cfg.MinReachable {
-				return peers, nil
-			}
-			last = fmt.Errorf("%d of %d associations reachable, want %d", reach, len(p), n.cfg.MinReachable)
-		} else {
-			last = err
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return peers, fmt.Errorf("ntpd not healthy within %v: %w", n.cfg.VerifyTimeout, last)
-		case <-n.cfg.Clock.After(n.cfg.VerifyInterval):
+		peers = p
+		reach := 0
+		for _, x := range p {
+			if x.Reach != 0 || x.Reachable {
+				reach++
+			}
 		}
-	}
+		if reach < n.cfg.MinReachable {
+			return fmt.Errorf("%d of %d associations reachable, want %d", reach, len(p), n.cfg.MinReachable)
+		}
+		return nil
+	})
+	return peers, err
 }

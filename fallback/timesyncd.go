@@ -278,28 +278,22 @@ func (t *Timesyncd) checkActive(ctx context.Context) error {
 // and has a sane reply from it received after started: stratum 1–15, leap
 // not 3 (unsynchronised), a transmit time.
 func (t *Timesyncd) waitSynced(ctx context.Context, names []string, started time.Time) (*TimesyncStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.VerifyTimeout)
-	defer cancel()
 	var st *TimesyncStatus
-	var last error
-	for {
+	err := poll(ctx, t.cfg.Clock, t.cfg.VerifyTimeout, t.cfg.VerifyInterval, "timesyncd not synchronised to a selected server", func(ctx context.Context) error {
 		s, err := t.cfg.Bus.Status(ctx)
+		if err != nil {
+			return err
+		}
+		st = s
 		switch {
-		case err != nil:
-			last = err
 		case !slices.Contains(names, s.ServerName):
-			st, last = s, fmt.Errorf("timesyncd uses %q, not a selected server", s.ServerName)
+			return fmt.Errorf("timesyncd uses %q, not a selected server", s.ServerName)
 		case s.DestTime.Before(started) || s.TransmitTime.IsZero():
-			st, last = s, fmt.Errorf("no reply from %s yet", s.ServerName)
+			return fmt.Errorf("no reply from %s yet", s.ServerName)
 		case s.Stratum == 0 || s.Stratum >= 16 || s.Leap == 3:
-			st, last = s, fmt.Errorf("%s is unsynchronised (stratum %d, leap %d)", s.ServerName, s.Stratum, s.Leap)
-		default:
-			return s, nil
+			return fmt.Errorf("%s is unsynchronised (stratum %d, leap %d)", s.ServerName, s.Stratum, s.Leap)
 		}
-		select {
-		case <-ctx.Done():
-			return st, fmt.Errorf("timesyncd not synchronised to a selected server within %v: %w", t.cfg.VerifyTimeout, last)
-		case <-t.cfg.Clock.After(t.cfg.VerifyInterval):
-		}
-	}
+		return nil
+	})
+	return st, err
 }
