@@ -88,7 +88,8 @@ func (t *Timesync1) SetRuntimeServers(ctx context.Context, names []string) error
 func (t *Timesync1) RuntimeServers(ctx context.Context) ([]string, error) {
 	var v godbus.Variant
 	err := t.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, timesyncInterface, "RuntimeNTPServers").Store(&v)
-	if isDBusError(err, "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.InvalidArgs") {
+	if isDBusError(err, "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.InvalidArgs",
+		"org.freedesktop.DBus.Properties.Error.PropertyNotFound") {
 		return nil, fmt.Errorf("RuntimeNTPServers: %w", ErrUnsupported)
 	}
 	if err != nil {
