@@ -47,7 +47,7 @@ type Timesyncd struct {
 	Answer func(server string) Reply
 	// System returns the NTP= list from the configuration files, read on
 	// Restart.
-	System func() []string
+	System  func() []string
 	runtime []string
 }
 
