@@ -21,9 +21,9 @@ type fakeNTPD struct {
 	assocs    map[uint16]uint16 // id -> peer status word
 	vars      map[uint16]string
 	splitVars bool
-	errorOp   int    // answer this op with the error bit
-	badSeq    bool   // answer with a wrong sequence number
-	silent    bool   // never answer (noquery)
+	errorOp   int  // answer this op with the error bit
+	badSeq    bool // answer with a wrong sequence number
+	silent    bool // never answer (noquery)
 	order     []uint16
 }
 
