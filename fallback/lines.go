@@ -65,8 +65,14 @@ func dominantEOL(ls []line) string {
 // goes at the end of a file whose last line has no ending, that line gets
 // one and the block's last line takes over the missing ending, so the file
 // keeps "no final newline" and removeLines can undo it exactly.
+//
+// A last line ending in a bare "\r" cannot get an ending of its own (it
+// would read back as a CRLF line), so the block goes before it instead.
 func insertLines(ls []line, at int, block []string) []line {
 	eol := dominantEOL(ls)
+	if at == len(ls) && at > 0 && ls[at-1].eol == "" && strings.HasSuffix(ls[at-1].text, "\r") {
+		at--
+	}
 	add := make([]line, len(block))
 	for i, t := range block {
 		add[i] = line{text: t, eol: eol}

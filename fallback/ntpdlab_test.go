@@ -243,8 +243,17 @@ restrict ::1
 	})
 	require.NoError(t, err)
 
-	// ntpd really lacks CAP_SYS_TIME.
 	require.Eventually(t, func() bool { _, err := peers.Peers(t.Context()); return err == nil }, 10*time.Second, 200*time.Millisecond, "ntpd answers mode 6")
+
+	// Without systemd, detection finds the running ntpd in /proc.
+	if !SystemdRunning("") {
+		d, err := Detector{}.Detect(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, DaemonNTPD, d.Daemon)
+		require.Equal(t, ViaProc, d.Via)
+	}
+
+	// ntpd really lacks CAP_SYS_TIME.
 	eff, bnd := svc.caps(t)
 	require.Zero(t, eff&(1<<capSysTime), "ntpd must not hold CAP_SYS_TIME")
 	require.Zero(t, bnd&(1<<capSysTime), "nor be able to regain it")

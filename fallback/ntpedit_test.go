@@ -224,3 +224,45 @@ func TestSymlinkedConf(t *testing.T) {
 	require.Len(t, c.Files, 1)
 	require.Equal(t, "/etc/ntp/real.conf", c.Files[0].Path)
 }
+
+// FuzzNTPEdit checks the edit properties on arbitrary files: stripping the
+// edited file gives the stripped original (the original itself when it
+// had no markers), and editing the edited file again changes nothing.
+func FuzzNTPEdit(f *testing.F) {
+	for _, fx := range confFixtures {
+		if b, err := os.ReadFile(filepath.Join(fixtureDir, fx)); err == nil {
+			f.Add(b, true)
+		}
+	}
+	f.Add([]byte("server a\r\n# BEGIN ntp-optimizer\n# END ntp-optimizer"), false)
+	f.Fuzz(func(t *testing.T, data []byte, converge bool) {
+		policy := PolicyAddOnly
+		if converge {
+			policy = PolicyConverge
+		}
+		orig := &confFile{path: "/etc/ntp.conf", data: data, lines: splitLines(data)}
+		edits, _, err := ntpEdit([]*confFile{orig}, selection[:2], policy)
+		if err != nil {
+			return // unbalanced markers: refused
+		}
+		nb, ok := edits[orig.path]
+		if !ok {
+			nb = data
+		}
+		want, err := stripLines(orig.path, orig.lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := stripLines(orig.path, splitLines(nb))
+		if err != nil {
+			t.Fatalf("edited file does not strip: %v\n%q", err, nb)
+		}
+		if string(joinLines(got)) != string(joinLines(want)) {
+			t.Fatalf("strip(edit(x)) != strip(x)\nx: %q\nedit: %q", data, nb)
+		}
+		again, _, err := ntpEdit([]*confFile{{path: orig.path, data: nb, lines: splitLines(nb)}}, selection[:2], policy)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second edit changes the file: %v %q", err, again)
+		}
+	})
+}
