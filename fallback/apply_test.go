@@ -64,15 +64,23 @@ func newTestNTPD(t *testing.T, root string, svc ServiceManager, peers PeerReader
 	return n
 }
 
+// planApply plans the selection on root's Debian-layout ntp.conf and
+// applies it with a fake service manager and reachable peers.
+func planApply(t *testing.T, root string) (conf string, orig []byte, svc *fakeServices, n *NTPD, c *Change, res *Result, err error) {
+	t.Helper()
+	conf = filepath.Join(root, "/etc/ntpsec/ntp.conf")
+	orig = readFile(t, conf)
+	svc = &fakeServices{}
+	n = newTestNTPD(t, root, svc, &fakePeers{peers: reachable})
+	c, err = n.Plan(selection, PolicyConverge)
+	require.NoError(t, err)
+	res, err = n.Apply(t.Context(), c)
+	return conf, orig, svc, n, c, res, err
+}
+
 func TestNTPDApply(t *testing.T) {
 	root := rootWith(t, "ntpsec-debian12.conf", "/etc/ntpsec/ntp.conf")
-	conf := filepath.Join(root, "/etc/ntpsec/ntp.conf")
-	orig := readFile(t, conf)
-	svc := &fakeServices{}
-	n := newTestNTPD(t, root, svc, &fakePeers{peers: reachable})
-	c, err := n.Plan(selection, PolicyConverge)
-	require.NoError(t, err)
-	res, err := n.Apply(t.Context(), c)
+	conf, orig, svc, n, c, res, err := planApply(t, root)
 	require.NoError(t, err)
 	require.True(t, res.Changed)
 	require.True(t, res.Restarted)
@@ -261,13 +269,7 @@ func TestUnwritableChild(t *testing.T) {
 
 func checkUnwritable(t *testing.T, root, reason string) {
 	t.Helper()
-	conf := filepath.Join(root, "/etc/ntpsec/ntp.conf")
-	orig := readFile(t, conf)
-	svc := &fakeServices{}
-	n := newTestNTPD(t, root, svc, &fakePeers{peers: reachable})
-	c, err := n.Plan(selection, PolicyConverge)
-	require.NoError(t, err)
-	res, err := n.Apply(t.Context(), c)
+	conf, orig, svc, _, _, res, err := planApply(t, root)
 	require.Error(t, err)
 	require.NotErrorIs(t, err, ErrRollbackFailed)
 	require.Contains(t, err.Error(), reason)

@@ -226,3 +226,40 @@ func removeFile(root, p string) error {
 	}
 	return nil
 }
+
+// common holds the settings both backends share.
+type common struct {
+	verifyTimeout, verifyInterval *time.Duration
+	keep                          *int
+	clock                         *Clock
+}
+
+// validate checks the shared settings; backend names the backend in the
+// message.
+func (c common) validate(backend string) error {
+	switch {
+	case *c.verifyTimeout < 0:
+		return fmt.Errorf("%s VerifyTimeout %v: must not be negative", backend, *c.verifyTimeout)
+	case *c.verifyInterval < 0:
+		return fmt.Errorf("%s VerifyInterval %v: must not be negative", backend, *c.verifyInterval)
+	case *c.keep < 0:
+		return fmt.Errorf("%s KeepBackups %d: must not be negative", backend, *c.keep)
+	}
+	return nil
+}
+
+// defaults fills in zero values.
+func (c common) defaults(timeout time.Duration) {
+	if *c.verifyTimeout == 0 {
+		*c.verifyTimeout = timeout
+	}
+	if *c.verifyInterval == 0 {
+		*c.verifyInterval = DefaultVerifyInterval
+	}
+	if *c.keep == 0 {
+		*c.keep = DefaultKeepBackups
+	}
+	if *c.clock == nil {
+		*c.clock = realClock{}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,14 +14,22 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/fallback/fallbacktest"
 )
 
-// TestSystemdOverDBus drives the real go-systemd client against the fake
-// systemd on a private bus.
-func TestSystemdOverDBus(t *testing.T) {
+// newFakeSystemd starts a private bus with a fake systemd on it and
+// returns the fake and the real client connected to it.
+func newFakeSystemd(t *testing.T) (string, *fallbacktest.Systemd, *Systemd) {
+	t.Helper()
 	addr := fallbacktest.StartBus(t)
 	fake := fallbacktest.NewSystemd(t, addr)
 	sd, err := NewSystemdAt(addr)
 	require.NoError(t, err)
 	t.Cleanup(sd.Close)
+	return addr, fake, sd
+}
+
+// TestSystemdOverDBus drives the real go-systemd client against the fake
+// systemd on a private bus.
+func TestSystemdOverDBus(t *testing.T) {
+	_, fake, sd := newFakeSystemd(t)
 
 	require.NoError(t, sd.Restart(t.Context(), "ntpsec.service"))
 	st, err := sd.ActiveState(t.Context(), "ntpsec.service")
@@ -31,7 +40,7 @@ func TestSystemdOverDBus(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "inactive", st)
 
-	fake.OnRestart = func(string) error { return errors.New("exec failed") }
+	fake.OnRestart(func(string) error { return errors.New("exec failed") })
 	err = sd.Restart(t.Context(), "ntpsec.service")
 	require.ErrorContains(t, err, "job failed")
 	require.ErrorContains(t, err, "journalctl -u ntpsec.service")
@@ -42,22 +51,17 @@ func TestSystemdOverDBus(t *testing.T) {
 // "failed"): the original file is restored, ntpd restarted on it, the
 // backup kept.
 func TestNTPDRestartFailsOverDBus(t *testing.T) {
-	addr := fallbacktest.StartBus(t)
-	fake := fallbacktest.NewSystemd(t, addr)
-	sd, err := NewSystemdAt(addr)
-	require.NoError(t, err)
-	t.Cleanup(sd.Close)
+	_, fake, sd := newFakeSystemd(t)
 	root := rootWith(t, "ntpsec-debian12.conf", "/etc/ntpsec/ntp.conf")
 	conf := filepath.Join(root, "/etc/ntpsec/ntp.conf")
 	orig := readFile(t, conf)
-	calls := 0
-	fake.OnRestart = func(string) error {
-		calls++
-		if calls == 1 {
+	var calls atomic.Int32
+	fake.OnRestart(func(string) error {
+		if calls.Add(1) == 1 {
 			return errors.New("ntpd: syntax error")
 		}
 		return nil
-	}
+	})
 	n := newTestNTPD(t, root, sd, &fakePeers{peers: reachable})
 	c, err := n.Plan(selection, PolicyConverge)
 	require.NoError(t, err)
@@ -78,13 +82,10 @@ type timesyncEnv struct {
 
 func newTimesyncEnv(t *testing.T, runtimeMethod bool) *timesyncEnv {
 	t.Helper()
-	addr := fallbacktest.StartBus(t)
 	env := &timesyncEnv{root: rootWith(t, "timesyncd-debian12.conf", "/etc/systemd/timesyncd.conf")}
-	env.sd = fallbacktest.NewSystemd(t, addr)
+	addr, fake, sdc := newFakeSystemd(t)
+	env.sd = fake
 	env.fake = fallbacktest.NewTimesyncd(t, addr, runtimeMethod)
-	sdc, err := NewSystemdAt(addr)
-	require.NoError(t, err)
-	t.Cleanup(sdc.Close)
 	bus, err := NewTimesync1At(addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { bus.Close() })
@@ -94,17 +95,17 @@ func newTimesyncEnv(t *testing.T, runtimeMethod bool) *timesyncEnv {
 		Log: zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	require.NoError(t, err)
-	env.fake.System = func() []string {
+	env.fake.SetSystem(func() []string {
 		l, err := env.ts.Current(t.Context())
 		require.NoError(t, err)
 		return l
-	}
-	env.sd.OnRestart = func(unit string) error {
+	})
+	env.sd.OnRestart(func(unit string) error {
 		if unit == "systemd-timesyncd.service" {
 			env.fake.Restart()
 		}
 		return nil
-	}
+	})
 	env.fake.Restart()
 	return env
 }
@@ -175,9 +176,9 @@ func TestTimesyncdRollback(t *testing.T) {
 			writeFile(t, filepath.Join(env.root, TimesyncdDropIn), earlier)
 			env.fake.Restart()
 			before := snapshot(t, env.root)
-			env.fake.Answer = func(s string) fallbacktest.Reply {
+			env.fake.SetAnswer(func(s string) fallbacktest.Reply {
 				return fallbacktest.Reply{OK: s == "old.example.org", Stratum: 2}
-			}
+			})
 			c, err := env.ts.Plan(selection[:2], PolicyConverge)
 			require.NoError(t, err)
 			res, err := env.ts.Apply(t.Context(), c)

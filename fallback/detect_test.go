@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/ntp-optimizer/ntp-optimizer/fallback/fallbacktest"
 )
 
 // fakeProc writes /proc/<pid>/cmdline files under root.
@@ -59,18 +57,14 @@ func TestDetectFromProc(t *testing.T) {
 }
 
 func TestDetectFromSystemd(t *testing.T) {
-	addr := fallbacktest.StartBus(t)
-	fake := fallbacktest.NewSystemd(t, addr)
-	sd, err := NewSystemdAt(addr)
-	require.NoError(t, err)
-	t.Cleanup(sd.Close)
+	_, fake, sd := newFakeSystemd(t)
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "/run/systemd/system"), 0o755))
 	// A process list that says otherwise: systemd's word wins where it runs.
 	fakeProc(t, root, map[int]string{77: "/usr/sbin/ntpd\x00"})
 	d := Detector{Root: root, Units: sd}
 
-	_, err = d.Detect(t.Context())
+	_, err := d.Detect(t.Context())
 	require.ErrorIs(t, err, ErrNoDaemon)
 	require.ErrorContains(t, err, "ntpsec.service")
 

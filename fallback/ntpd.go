@@ -66,17 +66,14 @@ type NTPDConfig struct {
 
 // Validate checks the configuration, naming the field at fault.
 func (c NTPDConfig) Validate() error {
-	switch {
-	case c.VerifyTimeout < 0:
-		return fmt.Errorf("ntpd VerifyTimeout %v: must not be negative", c.VerifyTimeout)
-	case c.VerifyInterval < 0:
-		return fmt.Errorf("ntpd VerifyInterval %v: must not be negative", c.VerifyInterval)
-	case c.MinReachable < 0:
+	if c.MinReachable < 0 {
 		return fmt.Errorf("ntpd MinReachable %d: must not be negative", c.MinReachable)
-	case c.KeepBackups < 0:
-		return fmt.Errorf("ntpd KeepBackups %d: must not be negative", c.KeepBackups)
 	}
-	return nil
+	return c.common().validate("ntpd")
+}
+
+func (c *NTPDConfig) common() common {
+	return common{&c.VerifyTimeout, &c.VerifyInterval, &c.KeepBackups, &c.Clock}
 }
 
 // NTPD edits ntpd/NTPsec's ntp.conf: the selected servers go into an
@@ -94,21 +91,10 @@ func NewNTPD(c NTPDConfig) (*NTPD, error) {
 	if c.Peers == nil {
 		c.Peers = Mode6{}
 	}
-	if c.VerifyTimeout == 0 {
-		c.VerifyTimeout = DefaultNTPDVerifyTimeout
-	}
-	if c.VerifyInterval == 0 {
-		c.VerifyInterval = DefaultVerifyInterval
-	}
 	if c.MinReachable == 0 {
 		c.MinReachable = 1
 	}
-	if c.KeepBackups == 0 {
-		c.KeepBackups = DefaultKeepBackups
-	}
-	if c.Clock == nil {
-		c.Clock = realClock{}
-	}
+	c.common().defaults(DefaultNTPDVerifyTimeout)
 	return &NTPD{cfg: c}, nil
 }
 

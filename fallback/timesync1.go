@@ -7,6 +7,8 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/ntp-optimizer/ntp-optimizer/fallback/internal/tswire"
 )
 
 // org.freedesktop.timesync1 names (systemd's timesyncd-bus.c).
@@ -121,21 +123,9 @@ func (t *Timesync1) Status(ctx context.Context) (*TimesyncStatus, error) {
 	return st, nil
 }
 
-// decodeNTPMessage reads the NTPMessage property, signature
-// (uuuuittayttttbtt): leap, version, mode, stratum, precision, root delay
-// and dispersion (µs), reference id, origin, receive, transmit and
-// destination times (µs of the realtime clock), spike, packet count and
-// jitter (µs).
+// decodeNTPMessage reads the NTPMessage property (tswire.NTPMessage).
 func decodeNTPMessage(v godbus.Variant, st *TimesyncStatus) error {
-	var m struct {
-		Leap, Version, Mode, Stratum uint32
-		Precision                    int32
-		RootDelay, RootDispersion    uint64
-		RefID                        []byte
-		Origin, Recv, Trans, Dest    uint64
-		Spike                        bool
-		PacketCount, Jitter          uint64
-	}
+	var m tswire.NTPMessage
 	if err := godbus.Store([]any{v.Value()}, &m); err != nil {
 		return fmt.Errorf("NTPMessage %s: %w", v.Signature(), err)
 	}

@@ -43,15 +43,11 @@ type TimesyncdConfig struct {
 
 // Validate checks the configuration, naming the field at fault.
 func (c TimesyncdConfig) Validate() error {
-	switch {
-	case c.VerifyTimeout < 0:
-		return fmt.Errorf("timesyncd VerifyTimeout %v: must not be negative", c.VerifyTimeout)
-	case c.VerifyInterval < 0:
-		return fmt.Errorf("timesyncd VerifyInterval %v: must not be negative", c.VerifyInterval)
-	case c.KeepBackups < 0:
-		return fmt.Errorf("timesyncd KeepBackups %d: must not be negative", c.KeepBackups)
-	}
-	return nil
+	return c.common().validate("timesyncd")
+}
+
+func (c *TimesyncdConfig) common() common {
+	return common{&c.VerifyTimeout, &c.VerifyInterval, &c.KeepBackups, &c.Clock}
 }
 
 // Timesyncd manages systemd-timesyncd through the drop-in
@@ -69,18 +65,7 @@ func NewTimesyncd(c TimesyncdConfig) (*Timesyncd, error) {
 	if c.Unit == "" {
 		c.Unit = "systemd-timesyncd.service"
 	}
-	if c.VerifyTimeout == 0 {
-		c.VerifyTimeout = DefaultTimesyncdVerifyTimeout
-	}
-	if c.VerifyInterval == 0 {
-		c.VerifyInterval = DefaultVerifyInterval
-	}
-	if c.KeepBackups == 0 {
-		c.KeepBackups = DefaultKeepBackups
-	}
-	if c.Clock == nil {
-		c.Clock = realClock{}
-	}
+	c.common().defaults(DefaultTimesyncdVerifyTimeout)
 	return &Timesyncd{cfg: c}, nil
 }
 

@@ -19,10 +19,8 @@ type Systemd struct {
 	jobs uint32
 	// states holds each known unit's ActiveState; unknown units report
 	// "inactive", as systemd does for a unit file that does not exist.
-	states map[string]string
-	// OnRestart, when set, runs for each restart; an error makes the job
-	// "failed" and the unit "failed".
-	OnRestart func(unit string) error
+	states    map[string]string
+	onRestart func(unit string) error
 	restarts  []string
 }
 
@@ -47,6 +45,14 @@ func (s *Systemd) SetState(unit, state string) {
 	s.states[unit] = state
 }
 
+// OnRestart sets a function run for each restart (in its own goroutine);
+// an error makes the job "failed" and the unit "failed".
+func (s *Systemd) OnRestart(f func(unit string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onRestart = f
+}
+
 // Restarts returns the units restarted so far, in order.
 func (s *Systemd) Restarts() []string {
 	s.mu.Lock()
@@ -62,7 +68,7 @@ func (s *Systemd) restartUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) 
 	s.jobs++
 	id := s.jobs
 	s.restarts = append(s.restarts, name)
-	hook := s.OnRestart
+	hook := s.onRestart
 	s.mu.Unlock()
 	job := dbus.ObjectPath(fmt.Sprintf("/org/freedesktop/systemd1/job/%d", id))
 	go func() {

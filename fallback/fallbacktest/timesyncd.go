@@ -7,6 +7,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/ntp-optimizer/ntp-optimizer/fallback/internal/tswire"
 )
 
 const (
@@ -15,16 +17,8 @@ const (
 )
 
 // NTPMessage is timesyncd's NTPMessage property, signature
-// (uuuuittayttttbtt) as in systemd's timesyncd-bus.c.
-type NTPMessage struct {
-	Leap, Version, Mode, Stratum uint32
-	Precision                    int32
-	RootDelay, RootDispersion    uint64
-	RefID                        []byte
-	Origin, Recv, Trans, Dest    uint64
-	Spike                        bool
-	PacketCount, Jitter          uint64
-}
+// (uuuuittayttttbtt).
+type NTPMessage = tswire.NTPMessage
 
 // Reply says how a server answers the fake timesyncd: ok false for no
 // answer; stratum and leap of the answer otherwise.
@@ -40,14 +34,11 @@ type Reply struct {
 // "contacts" them in timesyncd's order (runtime, else system, else
 // fallback) and takes the first whose Answer is OK.
 type Timesyncd struct {
-	conn  *dbus.Conn
-	props *prop.Properties
-	mu    sync.Mutex
-	// Answer decides each server's reply; nil answers every server.
-	Answer func(server string) Reply
-	// System returns the NTP= list from the configuration files, read on
-	// Restart.
-	System  func() []string
+	conn    *dbus.Conn
+	props   *prop.Properties
+	mu      sync.Mutex
+	answer  func(server string) Reply
+	system  func() []string
 	runtime []string
 }
 
@@ -79,6 +70,22 @@ func NewTimesyncd(t testing.TB, address string, runtimeMethod bool) *Timesyncd {
 	return f
 }
 
+// SetAnswer sets how servers answer; nil (the default) answers every one
+// with stratum 2.
+func (f *Timesyncd) SetAnswer(a func(server string) Reply) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answer = a
+}
+
+// SetSystem sets the function returning the NTP= list of the
+// configuration files, read on Restart.
+func (f *Timesyncd) SetSystem(s func() []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.system = s
+}
+
 func (f *Timesyncd) setRuntime(servers []string) *dbus.Error {
 	f.mu.Lock()
 	f.runtime = append([]string{}, servers...)
@@ -94,8 +101,8 @@ func (f *Timesyncd) Restart() {
 	f.mu.Lock()
 	f.runtime = nil
 	var system []string
-	if f.System != nil {
-		system = f.System()
+	if f.system != nil {
+		system = f.system()
 	}
 	f.mu.Unlock()
 	if _, err := f.props.Get(timesyncIface, "RuntimeNTPServers"); err == nil {
@@ -114,7 +121,7 @@ func (f *Timesyncd) reselect() {
 	if len(list) == 0 {
 		list, _ = f.props.GetMust(timesyncIface, "FallbackNTPServers").([]string)
 	}
-	answer := f.Answer
+	answer := f.answer
 	f.mu.Unlock()
 	for _, s := range list {
 		r := Reply{OK: true, Stratum: 2}
