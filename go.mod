@@ -3,7 +3,7 @@ module github.com/ntp-optimizer/ntp-optimizer
 go 1.26.8
 
 require (
-	github.com/BurntSushi/toml v1.5.0
+	github.com/BurntSushi/toml v1.6.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/facebook/time v0.0.0-20260822211804-f81aedc1c1e3
 	github.com/godbus/dbus/v5 v5.2.4
@@ -12,7 +12,7 @@ require (
 	github.com/rs/zerolog v1.35.1
 	github.com/stretchr/testify v1.12.1
 	github.com/urfave/cli/v2 v2.27.7
-	golang.org/x/net v0.55.0
+	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 )
 
