@@ -3,10 +3,13 @@ module github.com/ntp-optimizer/ntp-optimizer
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/beevik/ntp v1.6.0
 	github.com/mattn/go-isatty v0.0.20
 	github.com/rs/zerolog v1.35.1
 	github.com/stretchr/testify v1.12.1
 	github.com/urfave/cli/v2 v2.27.7
+	golang.org/x/sys v0.50.0
 )
 
 require (
@@ -15,5 +18,5 @@ require (
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/net v0.59.0 // indirect
 )
