@@ -1,6 +1,7 @@
 package ntplab
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/rxtime"
 )
 
 // Server is one simulated NTP server bound to its own UDP address.
@@ -46,7 +49,7 @@ func Listen(addr netip.AddrPort, p Profile, seed uint64) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab server %q: %w", p.Name, err)
 	}
-	if err := enableRxTimestamps(conn); err != nil {
+	if err := rxtime.Enable(conn); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("lab server %q: %w", p.Name, err)
 	}
@@ -106,7 +109,7 @@ func (s *Server) Close() error {
 func (s *Server) serve() {
 	defer s.wg.Done()
 	buf := make([]byte, 1024)
-	oob := make([]byte, 128)
+	oob := make([]byte, rxtime.OOBSize)
 	for {
 		n, oobn, _, from, err := s.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
@@ -115,7 +118,7 @@ func (s *Server) serve() {
 			}
 			continue // e.g. ICMP errors reported on the socket
 		}
-		at := rxTimestamp(oob[:oobn])
+		at := rxtime.FromOOB(oob[:oobn])
 		s.handle(buf[:n], from, at)
 	}
 }
@@ -148,18 +151,23 @@ func (s *Server) handle(b []byte, from netip.AddrPort, at time.Time) {
 		return
 	}
 	t2 := at.Add(dOut + s.prof.Offset)
+	pkt := s.timeReply(t2).marshal(req)
 	s.later(at.Add(dOut+dBack), from, func(now time.Time) []byte {
+		// The transmit timestamp is the last thing written before the
+		// packet leaves.
 		t3 := now.Add(s.prof.Offset - dBack)
 		if t3.Before(t2) {
 			t3 = t2
 		}
-		return s.timeReply(t2, t3).marshal(req)
+		binary.BigEndian.PutUint64(pkt[40:], toNTP(t3))
+		return pkt
 	})
 	s.cnt.add(func(st *Stats) { st.Replied++ })
 }
 
-// timeReply fills a normal reply received at server time t2 and sent at t3.
-func (s *Server) timeReply(t2, t3 time.Time) reply {
+// timeReply fills a normal reply received at server time t2; the caller
+// sets the transmit timestamp when sending.
+func (s *Server) timeReply(t2 time.Time) reply {
 	p := s.prof
 	r := reply{
 		leap:           uint8(p.Leap),
@@ -168,9 +176,8 @@ func (s *Server) timeReply(t2, t3 time.Time) reply {
 		rootDelay:      p.RootDelay,
 		rootDispersion: p.RootDispersion,
 		refID:          s.refID,
-		refTime:        toNTP(t3.Add(-p.RefAge)),
+		refTime:        toNTP(t2.Add(-p.RefAge)),
 		receive:        toNTP(t2),
-		transmit:       toNTP(t3),
 	}
 	if p.Unsynchronized {
 		r.leap, r.stratum, r.refID, r.refTime = 3, 0, 0, 0

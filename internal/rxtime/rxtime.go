@@ -1,4 +1,7 @@
-package ntplab
+// Package rxtime reads the kernel's receive timestamps of UDP datagrams
+// (SO_TIMESTAMPNS), so a receive time does not include the reader's own
+// scheduling delay. Both the lab servers and the prober use it.
+package rxtime
 
 import (
 	"encoding/binary"
@@ -9,10 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// enableRxTimestamps asks the kernel for a receive timestamp with every
-// packet (SO_TIMESTAMPNS), so the server's receive time does not include
-// its own scheduling delay.
-func enableRxTimestamps(c *net.UDPConn) error {
+// OOBSize is enough out-of-band space for one timestamp control message.
+const OOBSize = 128
+
+// Enable asks the kernel for a receive timestamp with every datagram.
+func Enable(c *net.UDPConn) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return err
@@ -29,9 +33,9 @@ func enableRxTimestamps(c *net.UDPConn) error {
 	return nil
 }
 
-// rxTimestamp returns the kernel receive timestamp in oob, or the current
-// time if there is none.
-func rxTimestamp(oob []byte) time.Time {
+// FromOOB returns the kernel receive timestamp in oob (from ReadMsgUDP),
+// or the current time if there is none.
+func FromOOB(oob []byte) time.Time {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err == nil {
 		for _, m := range msgs {
