@@ -24,10 +24,10 @@ import (
 // if that changed.
 type gatedConn struct {
 	net.Conn
-	udp    *net.UDPConn // nil for other connections (tests, fuzzing)
-	oob    []byte
-	gate   Gate
-	rx     time.Time // receive timestamp of the last datagram read, until taken
+	udp  *net.UDPConn // nil for other connections (tests, fuzzing)
+	oob  []byte
+	gate Gate
+	rx   time.Time // receive timestamp of the last datagram read, until taken
 }
 
 func newGatedConn(c net.Conn, g Gate) *gatedConn {
