@@ -2,6 +2,7 @@ package prober
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"time"
 
@@ -72,9 +73,22 @@ func (c *gatedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// gateHook is a beevik/ntp extension that waits at the gate: ProcessQuery
+// gateHook is a beevik/ntp extension. ProcessQuery waits at the gate: it
 // runs right before the transmit time is taken and the request written.
+// ProcessResponse sees the raw reply before beevik/ntp parses it and
+// rejects what would crash the parser.
 type gateHook struct{ g Gate }
 
 func (h gateHook) ProcessQuery(*bytes.Buffer) error { return h.g.Wait() }
-func (h gateHook) ProcessResponse([]byte) error     { return nil }
+
+// ProcessResponse rejects a poll or precision field of -128: beevik/ntp
+// v1.6.0 negates the int8 to shift by it, which overflows and panics
+// (found by FuzzReply).
+func (h gateHook) ProcessResponse(b []byte) error {
+	if len(b) >= 4 && (b[2] == 0x80 || b[3] == 0x80) {
+		return errPollPrecision
+	}
+	return nil
+}
+
+var errPollPrecision = errors.New("garbage reply: poll or precision field is -128")

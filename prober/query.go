@@ -2,6 +2,7 @@ package prober
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -43,7 +44,14 @@ func NTPQuery(maxTimeout time.Duration, dial DialFunc) QueryFunc {
 	if dial == nil {
 		dial = dialUDP
 	}
-	return func(ctx context.Context, addr netip.AddrPort, gate Gate) (*ntp.Response, error) {
+	return func(ctx context.Context, addr netip.AddrPort, gate Gate) (r *ntp.Response, err error) {
+		// A reply must never crash the prober, whatever beevik/ntp makes
+		// of it.
+		defer func() {
+			if v := recover(); v != nil {
+				r, err = nil, fmt.Errorf("garbage reply: the NTP library failed on it: %v", v)
+			}
+		}()
 		timeout := maxTimeout
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = min(timeout, time.Until(dl))
@@ -72,7 +80,7 @@ func NTPQuery(maxTimeout time.Duration, dial DialFunc) QueryFunc {
 				return gc.now()
 			},
 		}
-		r, err := ntp.QueryWithOptions(addr.String(), opt)
+		r, err = ntp.QueryWithOptions(addr.String(), opt)
 		if stop != nil {
 			stop()
 		}
