@@ -19,7 +19,10 @@ type replyConn struct {
 	reply    func(req []byte) []byte
 }
 
-func (c *replyConn) Write(b []byte) (int, error) { c.req = append([]byte(nil), b...); return len(b), nil }
+func (c *replyConn) Write(b []byte) (int, error) {
+	c.req = append([]byte(nil), b...)
+	return len(b), nil
+}
 func (c *replyConn) Read(b []byte) (int, error) {
 	if c.req == nil {
 		return 0, net.ErrClosed

@@ -35,9 +35,9 @@ func TestResolution(t *testing.T) {
 	))
 	a, b := lab.Server("a").Addr(), lab.Server("b").Addr()
 	res := ntplab.Resolver{
-		"pool.lab.test":   {a.Addr(), b.Addr(), netip.MustParseAddr("2001:db8::123")},
-		"alias.lab.test":  {a.Addr()},
-		"v4mapped.test":   {netip.AddrFrom16(b.Addr().As16())},
+		"pool.lab.test":    {a.Addr(), b.Addr(), netip.MustParseAddr("2001:db8::123")},
+		"alias.lab.test":   {a.Addr()},
+		"v4mapped.test":    {netip.AddrFrom16(b.Addr().As16())},
 		"nothing.lab.test": nil,
 	}
 	cfg := labConfig(2, 30*time.Millisecond)
@@ -77,4 +77,3 @@ func TestResolution(t *testing.T) {
 	require.Equal(t, 4, last.SamplesSent)
 	require.LessOrEqual(t, last.PeakInFlight, cfg.MaxInFlight)
 }
-
