@@ -4,7 +4,12 @@ go 1.26.8
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/beevik/ntp v1.6.0
+	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/facebook/time v0.0.0-20260822211804-f81aedc1c1e3
+	github.com/godbus/dbus/v5 v5.2.4
 	github.com/google/renameio/v2 v2.0.2
+	github.com/jonboulle/clockwork v0.5.0
 	github.com/mattn/go-isatty v0.0.20
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/rs/zerolog v1.35.1
