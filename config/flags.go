@@ -8,17 +8,18 @@ import (
 )
 
 // Flags returns a command-line flag for every key of the given sections
-// ("" selects the top-level keys), grouped in --help by section.
-func Flags(sections ...string) []cli.Flag {
+// ("" selects the top-level keys) and for the keys named by their path,
+// grouped in --help by section.
+func Flags(sectionsOrKeys ...string) []cli.Flag {
 	want := map[string]bool{}
-	for _, s := range sections {
+	for _, s := range sectionsOrKeys {
 		want[s] = true
 	}
 	var flags []cli.Flag
 	def := Default()
 	for i := range Keys() {
 		k := &allKeys[i]
-		if k.Flag == "" || !want[k.Section] {
+		if k.Flag == "" || !(want[k.Section] || want[k.Path]) {
 			continue
 		}
 		flags = append(flags, k.cliFlag(&def))

@@ -66,7 +66,6 @@ func (c *Config) Validate() error {
 	durIn("testing.spacing", c.Testing.Spacing, 0, time.Minute)
 	durIn("testing.timeout", c.Testing.Timeout, 100*time.Millisecond, time.Minute)
 	durIn("testing.interval_hours", c.Testing.Interval, 5*time.Minute, 7*24*time.Hour)
-	intIn("testing.max_servers_to_test", c.Testing.MaxServers, 1, 200)
 
 	errs = append(errs, delegated(c)...)
 
