@@ -3,6 +3,7 @@ module github.com/ntp-optimizer/ntp-optimizer
 go 1.26.8
 
 require (
+	github.com/facebook/time v0.0.0-20260822211804-f81aedc1c1e3
 	github.com/mattn/go-isatty v0.0.20
 	github.com/rs/zerolog v1.35.1
 	github.com/stretchr/testify v1.12.1
