@@ -53,7 +53,9 @@ func TestAddSourceBodyLayout(t *testing.T) {
 	require.Len(t, req, 372)
 	require.Equal(t, "pool.example.org\x00", string(req[24:41]))
 	require.Zero(t, req[279], "the name is NUL-terminated")
-	be := func(off int) uint32 { return uint32(req[off])<<24 | uint32(req[off+1])<<16 | uint32(req[off+2])<<8 | uint32(req[off+3]) }
+	be := func(off int) uint32 {
+		return uint32(req[off])<<24 | uint32(req[off+1])<<16 | uint32(req[off+2])<<8 | uint32(req[off+3])
+	}
 	require.Equal(t, uint32(3), be(20))
 	require.Equal(t, uint32(123), be(280))
 	require.Equal(t, uint32(4460), be(324))

@@ -2,11 +2,12 @@ package chronyctl
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -151,10 +152,13 @@ func unixDialError(path, dir string, err error) error {
 
 // randomName returns 16 unpredictable characters for the client socket
 // name, so another local user cannot prepare a file or link under it.
+// math/rand/v2's generator is ChaCha8 seeded from the kernel's entropy;
+// crypto/rand would cost a short-lived command measurable start-up time.
 func randomName() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:10]))
 }
 
 // fallbackError is a socket error after which the UDP fallback failed

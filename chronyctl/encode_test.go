@@ -57,7 +57,7 @@ func TestRequestsMatchChronyc(t *testing.T) {
 		"add server 127.0.0.14": add(chronyctl.NewAddSource(chronyctl.TypeServer, "127.0.0.14")),
 		"add server 192.0.2.1 port 11123 iburst minpoll 2 maxpoll 5 presend 9 minstratum 3 polltarget 20 version 3 minsamples 4 maxsamples 16 key 7 maxdelay 0.25 maxdelayratio 2.5 maxdelaydevratio 4 mindelay 1e-4 asymmetry 0.3 offset -5e-4 filter 3 prefer trust require xleave burst auto_offline": add(full),
 		"add server 2001:db8::1 noselect offline": add(noselect),
-		"add peer 192.0.2.2":                     add(chronyctl.NewAddSource(chronyctl.TypePeer, "192.0.2.2")),
+		"add peer 192.0.2.2":                      add(chronyctl.NewAddSource(chronyctl.TypePeer, "192.0.2.2")),
 		"add pool localhost maxsources 3 iburst":  add(pool),
 		"delete 127.0.0.14": func(ctx context.Context, c *chronyctl.Client) error {
 			return c.DeleteSource(ctx, ip("127.0.0.14"))

@@ -22,6 +22,10 @@ const (
 	PartAll = PartStats | PartNTPData | PartSelect | PartName
 )
 
+// maxSources is the most sources chronyd keeps (65536; more are refused
+// with STT_TOOMANYSOURCES); a larger count is a corrupt reply.
+const maxSources = 65536
+
 // sourceListTries bounds the re-reads when the source list changes while
 // it is being read (indices shift when a source is removed).
 const sourceListTries = 3
@@ -57,28 +61,31 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 	if err != nil {
 		return nil, err
 	}
+	if n > maxSources {
+		return nil, fmt.Errorf("chronyd reports %d sources, more than it can have (%d)", n, maxSources)
+	}
 	// Stage 1, by index: SOURCE_DATA, SOURCESTATS, SELECT_DATA.
 	srcs := make([]Source, n)
 	stats := make([]statsReply, n)
 	sels := make([]selectReply, n)
 	errs := make([]error, 3*n)
-	var wg sync.WaitGroup
+	var jobs []func()
 	for i := range srcs {
-		wg.Go(func() { errs[3*i] = c.sourceData(ctx, i, &srcs[i]) })
+		jobs = append(jobs, func() { errs[3*i] = c.sourceData(ctx, i, &srcs[i]) })
 		if parts&PartStats != 0 {
-			wg.Go(func() {
+			jobs = append(jobs, func() {
 				r := &stats[i]
 				r.stats, r.addr, r.refID, errs[3*i+1] = c.sourceStats(ctx, i)
 			})
 		}
 		if parts&PartSelect != 0 {
-			wg.Go(func() {
+			jobs = append(jobs, func() {
 				r := &sels[i]
 				r.sel, r.ip, r.refID, errs[3*i+2] = c.selectData(ctx, i)
 			})
 		}
 	}
-	wg.Wait()
+	parallel(jobs)
 	for i := range errs {
 		if i%3 == 0 && !errors.Is(errs[i], ErrNoSuchSource) {
 			continue // SOURCE_DATA is not optional
@@ -105,13 +112,14 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 	}
 	// Stage 2, by address: NTP_DATA and NTP_SOURCE_NAME.
 	errs = make([]error, 2*n)
+	jobs = jobs[:0]
 	for i := range srcs {
 		s := &srcs[i]
 		if s.Mode == ModeRefclock || s.Address.IsUnspecified() {
 			continue
 		}
 		if parts&PartNTPData != 0 && s.Address.IP.IsValid() {
-			wg.Go(func() {
+			jobs = append(jobs, func() {
 				d, err := c.ntpData(ctx, s.Address)
 				if errs[2*i] = optional(err); errs[2*i] == nil {
 					s.NTP, s.Has.NTPData = d, true
@@ -119,7 +127,7 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 			})
 		}
 		if parts&PartName != 0 {
-			wg.Go(func() {
+			jobs = append(jobs, func() {
 				name, err := c.SourceName(ctx, s.Address)
 				if errs[2*i+1] = optional(err); errs[2*i+1] == nil {
 					s.Name, s.Has.Name = name, true
@@ -127,11 +135,31 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 			})
 		}
 	}
-	wg.Wait()
+	parallel(jobs)
 	if err := firstError(errs); err != nil {
 		return nil, err
 	}
 	return srcs, nil
+}
+
+// parallel runs the jobs on up to `window` goroutines, the most requests
+// the transport keeps in flight anyway (a goroutine per request would cost
+// a short-lived command start-up time for stacks it cannot use).
+func parallel(jobs []func()) {
+	next := make(chan func())
+	var wg sync.WaitGroup
+	for range min(window, len(jobs)) {
+		wg.Go(func() {
+			for job := range next {
+				job()
+			}
+		})
+	}
+	for _, job := range jobs {
+		next <- job
+	}
+	close(next)
+	wg.Wait()
 }
 
 type statsReply struct {

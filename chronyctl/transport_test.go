@@ -23,13 +23,13 @@ func TestIgnoresRepliesThatDoNotMatch(t *testing.T) {
 			return b
 		}
 		return [][]byte{
-			corrupt(func(b []byte) { b[16] ^= 0xFF }),                          // other sequence
+			corrupt(func(b []byte) { b[16] ^= 0xFF }),                         // other sequence
 			corrupt(func(b []byte) { binary.BigEndian.PutUint16(b[4:], 14) }), // other command
 			corrupt(func(b []byte) { b[0] = 5 }),                              // other version
 			corrupt(func(b []byte) { b[1] = 1 }),                              // a request
 			corrupt(func(b []byte) { b[2] = 1 }),                              // res1 set
-			good[:20],  // shorter than a header
-			good[:100], // a success shorter than its reply type
+			good[:20],                                                         // shorter than a header
+			good[:100],                                                        // a success shorter than its reply type
 			good,
 		}
 	}}

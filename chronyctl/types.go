@@ -36,6 +36,13 @@ func (m Mode) Char() byte {
 // MarshalText implements encoding.TextMarshaler.
 func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := parseName(b, modeNames[:], "mode")
+	*m = Mode(v)
+	return err
+}
+
 // State is a source's selection state (candm.h RPY_SD_ST_*).
 type State uint16
 
@@ -70,6 +77,28 @@ func (s State) Char() byte {
 
 // MarshalText implements encoding.TextMarshaler.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *State) UnmarshalText(b []byte) error {
+	v, err := parseName(b, stateNames[:], "state")
+	*s = State(v)
+	return err
+}
+
+// parseName finds text in names, or parses "kind(N)".
+func parseName(b []byte, names []string, kind string) (uint16, error) {
+	text := string(b)
+	for i, n := range names {
+		if n == text {
+			return uint16(i), nil
+		}
+	}
+	var v uint16
+	if _, err := fmt.Sscanf(text, kind+"(%d)", &v); err != nil {
+		return 0, fmt.Errorf("unknown %s %q", kind, text)
+	}
+	return v, nil
+}
 
 // SelectOptions are a source's selection options as SELECT_DATA reports
 // them and MODIFY_SELECTOPTS's mask takes them (chronyd's SRC_SELECT_*
@@ -106,6 +135,31 @@ func (o SelectOptions) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (o SelectOptions) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (o *SelectOptions) UnmarshalText(b []byte) error {
+	*o = 0
+	for _, part := range strings.Split(string(b), ",") {
+		if part == "" {
+			continue
+		}
+		found := false
+		for _, n := range selectNames {
+			if n.name == part {
+				*o |= n.opt
+				found = true
+			}
+		}
+		var v uint16
+		if !found {
+			if _, err := fmt.Sscanf(part, "0x%x", &v); err != nil {
+				return fmt.Errorf("unknown selection option %q", part)
+			}
+			*o |= SelectOptions(v)
+		}
+	}
+	return nil
+}
 
 // addSourceFlags converts selection options to ADD_SOURCE flag bits, which
 // MODIFY_SELECTOPTS uses for its options word (see selectopts.go).
@@ -156,4 +210,19 @@ func (l LeapStatus) String() string {
 // MarshalText implements encoding.TextMarshaler (snake_case names).
 func (l LeapStatus) MarshalText() ([]byte, error) {
 	return []byte(strings.ReplaceAll(strings.ToLower(l.String()), " ", "_")), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (l *LeapStatus) UnmarshalText(b []byte) error {
+	for v := LeapNormal; v <= LeapNotSynchronised; v++ {
+		if t, _ := v.MarshalText(); string(t) == string(b) {
+			*l = v
+			return nil
+		}
+	}
+	*l = 4 // "invalid"
+	if string(b) != "invalid" {
+		return fmt.Errorf("unknown leap status %q", b)
+	}
+	return nil
 }
