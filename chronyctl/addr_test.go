@@ -54,8 +54,8 @@ func TestAddrJSON(t *testing.T) {
 }
 
 func TestRefidText(t *testing.T) {
-	require.Equal(t, "GPS", refidText(0x47505300))
-	require.Equal(t, "PPS", refidText(0x50505300))
-	require.Equal(t, "", refidText(0x7F000001&0))
-	require.Equal(t, "AB", refidText(0x41014202), "non-printable bytes are dropped, as chronyc does")
+	require.Equal(t, "GPS", RefIDText(0x47505300))
+	require.Equal(t, "PPS", RefIDText(0x50505300))
+	require.Equal(t, "", RefIDText(0))
+	require.Equal(t, "AB", RefIDText(0x41014202), "non-printable bytes are dropped, as chronyc does")
 }

@@ -248,7 +248,7 @@ func csvNTPData(s chronyctl.Source, v chronytest.Version) []string {
 	}
 	refName := ""
 	if d.Stratum <= 1 {
-		refName = refidString(d.RefID)
+		refName = chronyctl.RefIDText(d.RefID)
 	}
 	bits := func(v uint16, n int) string { return fmt.Sprintf("%0*b", n, v&(1<<n-1)) }
 	f := []string{
@@ -268,14 +268,4 @@ func csvNTPData(s chronyctl.Source, v chronytest.Version) []string {
 		f = append(f, fmt.Sprint(d.TotalKernelTx), fmt.Sprint(d.TotalKernelRx), fmt.Sprint(d.TotalHWTx), fmt.Sprint(d.TotalHWRx))
 	}
 	return f
-}
-
-func refidString(id uint32) string {
-	var b []byte
-	for i := 24; i >= 0; i -= 8 {
-		if c := byte(id >> i); c >= 0x20 && c < 0x7f {
-			b = append(b, c)
-		}
-	}
-	return string(b)
 }

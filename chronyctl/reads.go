@@ -47,7 +47,7 @@ func (c *Client) sourceData(ctx context.Context, i int, s *Source) error {
 	// A reference clock's "address" is an IPv4 family carrying its refid.
 	if s.Mode == ModeRefclock && d.IPAddr != nil && d.IPAddr.Family == familyInet4 {
 		s.RefID = binary.BigEndian.Uint32(d.IPAddr.IP[:4])
-		s.Name = refidText(s.RefID)
+		s.Name = RefIDText(s.RefID)
 		s.Address = Addr{}
 	}
 	return nil
@@ -146,8 +146,11 @@ func ipFromNet(ip net.IP) netip.Addr {
 	return a
 }
 
-// refidText is chronyc's text form of a refid: its printable bytes.
-func refidText(id uint32) string {
+// RefIDText is chronyc's text form of a reference ID (UTI_RefidToString):
+// its printable ASCII bytes, e.g. "GPS" for 0x47505300. (The facebook
+// library's RefidToString turns to hex instead when a byte is not
+// printable.)
+func RefIDText(id uint32) string {
 	var b []byte
 	for i := 24; i >= 0; i -= 8 {
 		if c := byte(id >> i); c >= 0x20 && c < 0x7f {

@@ -42,7 +42,7 @@ func (c *Client) modifySelectOpts(ctx context.Context, a Addr, refID uint32, set
 	if _, _, err := c.do(ctx, cmdModifySelectOpts, body, nil); err != nil {
 		target := a.String()
 		if a.IsUnspecified() {
-			target = "refclock " + refidText(refID)
+			target = "refclock " + RefIDText(refID)
 		}
 		return fmt.Errorf("selectopts %s: %w", target, err)
 	}

@@ -29,7 +29,7 @@ type Tracking struct {
 
 // RefName is chronyc's text for a reference without an address (a refclock
 // or "local"): the printable bytes of the refid.
-func (t Tracking) RefName() string { return refidText(t.RefID) }
+func (t Tracking) RefName() string { return RefIDText(t.RefID) }
 
 // Tracking returns chronyd's tracking report (REQ_TRACKING).
 func (c *Client) Tracking(ctx context.Context) (Tracking, error) {

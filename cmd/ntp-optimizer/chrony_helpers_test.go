@@ -84,15 +84,6 @@ const (
 // LastRx and the last sample.
 var sourcesTail = regexp.MustCompile(`  ` + reInterval + `  ` + reSigned + `\[` + reSigned + `\] \+/- ` + reUnsigned + `$`)
 
-// splitRow splits a sources row into the columns that must not move (MS,
-// Name/IP, Stratum, Poll, Reach) and the moving tail.
-func splitRow(t *testing.T, row string) (string, string) {
-	t.Helper()
-	loc := sourcesTail.FindStringIndex(row)
-	require.NotNil(t, loc, "row %q does not end in chronyc's LastRx and sample columns", row)
-	return row[:loc[0]], row[loc[0]:]
-}
-
 var (
 	buildOnce sync.Once
 	buildPath string
