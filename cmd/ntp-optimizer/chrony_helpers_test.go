@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -19,27 +18,16 @@ import (
 )
 
 // appMu serialises in-process runs: urfave/cli's shared HelpFlag and
-// VersionFlag are written by every run, so parallel tests would race.
+// VersionFlag are written by every run, so the chronyd tests, which run
+// in parallel per release, would race.
 var appMu sync.Mutex
 
-// runApp runs the CLI in-process and returns stdout, stderr and the exit
-// code main would use.
-func runApp(t *testing.T, args ...string) (string, string, int) {
+// runSerial is runApp (probe_test.go) under appMu.
+func runSerial(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	appMu.Lock()
 	defer appMu.Unlock()
-	var out bytes.Buffer
-	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
-	require.NoError(t, err)
-	defer errFile.Close()
-	app := newApp()
-	app.Writer, app.ErrWriter = &out, errFile
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	code := exitCode(app.RunContext(ctx, append([]string{"ntp-optimizer"}, args...)), errFile)
-	stderr, err := os.ReadFile(errFile.Name())
-	require.NoError(t, err)
-	return out.String(), string(stderr), code
+	return runApp(t, args...)
 }
 
 // labDaemon starts a server and a client chronyd whose sources cover the

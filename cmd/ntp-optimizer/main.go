@@ -53,6 +53,7 @@ func commands() []*cli.Command {
 		versionCommand(),
 		sourcesCommand(),
 		statusCommand(),
+		probeCommand(),
 	}
 }
 

@@ -61,7 +61,7 @@ func TestSourcesLikeChronyc(t *testing.T) {
 								local = append(local, f)
 							}
 						}
-						ours, stderr, code := runApp(t, append([]string{"sources", "--chrony-socket", d.Socket}, flags...)...)
+						ours, stderr, code := runSerial(t, append([]string{"sources", "--chrony-socket", d.Socket}, flags...)...)
 						require.Zero(t, code, stderr)
 						require.Empty(t, stderr)
 						theirs := d.Chronyc(t, append(append(global, "sources"), local...)...)
@@ -77,7 +77,7 @@ func TestSourcesLikeChronyc(t *testing.T) {
 				})
 			}
 			t.Run("reverse DNS of 127.0.0.1", func(t *testing.T) {
-				ours, _, _ := runApp(t, "sources", "--chrony-socket", d.Socket)
+				ours, _, _ := runSerial(t, "sources", "--chrony-socket", d.Socket)
 				require.Regexp(t, `(?m)^\^\? localhost +0 +10 +0 `, ours)
 			})
 		})
@@ -95,7 +95,7 @@ func contains(list []string, s string) bool {
 
 func TestSourcesJSON(t *testing.T) {
 	d, srv := labDaemon(t, chronytest.V43)
-	out, stderr, code := runApp(t, "sources", "--json", "--chrony-socket", d.Socket)
+	out, stderr, code := runSerial(t, "sources", "--json", "--chrony-socket", d.Socket)
 	require.Zero(t, code, stderr)
 	require.Empty(t, stderr, "no note over the Unix socket")
 	var srcs []chronyctl.Source
@@ -119,15 +119,15 @@ func TestSourcesJSON(t *testing.T) {
 func TestSourcesErrors(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
-	_, stderr, code := runApp(t, "sources", "--chrony-socket", dir+"/chronyd.sock", "--chrony-address", "127.0.0.1:9")
+	_, stderr, code := runSerial(t, "sources", "--chrony-socket", dir+"/chronyd.sock", "--chrony-address", "127.0.0.1:9")
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, stderr, "is not there: is chronyd running?")
 	require.Contains(t, stderr, "nothing listens on 127.0.0.1:9")
 
-	_, stderr, code = runApp(t, "sources", "--timeout", "0s")
+	_, stderr, code = runSerial(t, "sources", "--timeout", "0s")
 	require.Equal(t, exitUsage, code, stderr)
-	_, stderr, code = runApp(t, "sources", "--chrony-address", "localhost:323")
+	_, stderr, code = runSerial(t, "sources", "--chrony-address", "localhost:323")
 	require.Equal(t, exitUsage, code, stderr)
-	_, stderr, code = runApp(t, "sources", "extra")
+	_, stderr, code = runSerial(t, "sources", "extra")
 	require.Equal(t, exitUsage, code, stderr)
 }

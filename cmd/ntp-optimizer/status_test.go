@@ -48,7 +48,7 @@ func TestStatusLikeChronyc(t *testing.T) {
 			for _, flags := range [][]string{{}, {"-n"}, {"-N"}} {
 				t.Run(strings.Join(flags, " "), func(t *testing.T) {
 					for try := 0; ; try++ {
-						ours, stderr, code := runApp(t, append([]string{"status", "--chrony-socket", d.Socket}, flags...)...)
+						ours, stderr, code := runSerial(t, append([]string{"status", "--chrony-socket", d.Socket}, flags...)...)
 						require.Zero(t, code, stderr)
 						theirs := d.Chronyc(t, append(flags, "tracking")...)
 						if compareTracking(t, ours, theirs) {
@@ -65,7 +65,7 @@ func TestStatusLikeChronyc(t *testing.T) {
 
 func TestStatusUnsynchronised(t *testing.T) {
 	d := chronytest.Start(t, chronytest.Options{})
-	ours, stderr, code := runApp(t, "status", "--chrony-socket", d.Socket)
+	ours, stderr, code := runSerial(t, "status", "--chrony-socket", d.Socket)
 	require.Zero(t, code, stderr)
 	require.True(t, compareTracking(t, ours, d.Chronyc(t, "tracking")))
 	require.Contains(t, ours, "Reference ID    : 00000000 ()\n")
@@ -75,7 +75,7 @@ func TestStatusUnsynchronised(t *testing.T) {
 
 func TestStatusJSON(t *testing.T) {
 	d, srv := labDaemon(t, chronytest.V43)
-	out, stderr, code := runApp(t, "status", "--json", "--chrony-socket", d.Socket)
+	out, stderr, code := runSerial(t, "status", "--json", "--chrony-socket", d.Socket)
 	require.Zero(t, code, stderr)
 	var tr chronyctl.Tracking
 	require.NoError(t, json.Unmarshal([]byte(out), &tr))
