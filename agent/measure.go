@@ -30,16 +30,17 @@ func FromProbe(r *prober.Result, cand *discovery.Candidate) scoring.Measurement 
 		KoD:            r.KoD,
 		Unsynchronized: r.Unsynchronized,
 	}
-	if cand != nil {
-		m.Operator = cand.Operator
-		m.Pool = cand.Pool
-		m.Smearing = cand.Smearing
-		m.Pinned = cand.Pinned
-	} else {
+	if cand == nil {
 		d := discovery.Describe(r.Server)
-		m.Operator, m.Pool, m.Smearing = d.Operator, d.Pool, d.Smearing
+		cand = &d
 	}
+	describe(&m, cand)
 	return m
+}
+
+// describe copies what discovery knows about a name onto a measurement.
+func describe(m *scoring.Measurement, c *discovery.Candidate) {
+	m.Operator, m.Pool, m.Smearing, m.Pinned = c.Operator, c.Pool, c.Smearing, c.Pinned
 }
 
 // CandidateReport is one candidate as `probe --json` and `apply --json`

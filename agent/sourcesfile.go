@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/renameio/v2"
 
@@ -31,6 +30,7 @@ type SourcesFile struct {
 // SourceLine is one `server` line.
 type SourceLine struct {
 	Address string // an IP literal or hostname, validated before writing
+	Port    int    // 0 or 123: chrony's default
 	Options string // chrony source options, e.g. "iburst"
 }
 
@@ -43,10 +43,13 @@ func renderSources(lines []SourceLine) ([]byte, error) {
 		if err := srvname.Validate(l.Address); err != nil {
 			return nil, err
 		}
-		if err := validateSourceOptions(l.Options); err != nil {
+		if err := ValidateSourceOptions(l.Options); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(&b, "server %s", l.Address)
+		if l.Port != 0 && l.Port != 123 {
+			fmt.Fprintf(&b, " port %d", l.Port)
+		}
 		if l.Options != "" {
 			b.WriteString(" " + l.Options)
 		}
@@ -91,50 +94,4 @@ func (f SourcesFile) Restore(data []byte) error {
 		return fmt.Errorf("write %s: %w", f.Path, err)
 	}
 	return nil
-}
-
-// chronyOptions are the `server` options (chrony.conf(5)) the agent accepts
-// in its source options; the ones taking a value map to true.
-var chronyOptions = map[string]bool{
-	"iburst": false, "burst": false, "prefer": false, "noselect": false,
-	"trust": false, "require": false, "xleave": false, "nts": false,
-	"auto_offline": false, "offline": false, "copy": false,
-	"minpoll": true, "maxpoll": true, "polltarget": true, "presend": true,
-	"minstratum": true, "maxdelay": true, "maxdelayratio": true,
-	"maxdelaydevratio": true, "mindelay": true, "asymmetry": true,
-	"offset": true, "minsamples": true, "maxsamples": true, "filter": true,
-	"version": true, "port": true, "ntsport": true, "key": true,
-	"certset": true, "extfield": true, "maxdelayquant": true,
-}
-
-// validateSourceOptions accepts a space-separated list of chrony source
-// options with their values; anything else (a newline, '#', an unknown
-// word) is rejected so it cannot change the meaning of the file.
-func validateSourceOptions(opts string) error {
-	fields := strings.Fields(opts)
-	if strings.ContainsAny(opts, "\n\r#\x00") {
-		return fmt.Errorf("source options %q: contains a newline, NUL or '#'", opts)
-	}
-	for i := 0; i < len(fields); i++ {
-		takesValue, ok := chronyOptions[fields[i]]
-		if !ok {
-			return fmt.Errorf("source options %q: unknown chrony option %q", opts, fields[i])
-		}
-		if takesValue {
-			i++
-			if i == len(fields) || !isOptionValue(fields[i]) {
-				return fmt.Errorf("source options %q: %s needs a value", opts, fields[i-1])
-			}
-		}
-	}
-	return nil
-}
-
-func isOptionValue(s string) bool {
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("-+.e", r)) {
-			return false
-		}
-	}
-	return s != ""
 }

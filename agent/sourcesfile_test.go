@@ -17,14 +17,14 @@ func TestSourcesFileWriteRestore(t *testing.T) {
 	require.NoError(t, f.Write([]SourceLine{
 		{Address: "127.0.0.12", Options: "iburst"},
 		{Address: "time.example.org", Options: "iburst minpoll -1 maxpoll 0"},
-		{Address: "::1"},
+		{Address: "::1", Port: 10123},
 	}))
 	got, err := os.ReadFile(f.Path)
 	require.NoError(t, err)
 	require.Equal(t, sourcesFileHeader+
 		"server 127.0.0.12 iburst\n"+
 		"server time.example.org iburst minpoll -1 maxpoll 0\n"+
-		"server ::1\n", string(got))
+		"server ::1 port 10123\n", string(got))
 
 	require.NoError(t, f.Restore(prev))
 	_, err = os.Stat(f.Path)

@@ -40,6 +40,7 @@ type Paths struct {
 
 // Chrony tunes how sources are changed on chronyd.
 type Chrony struct {
+	Timeout       Duration `toml:"timeout" flag:"chrony-timeout" unit:"s" usage:"give up on a chronyd request after this long (chronyc: 1+2+4 s)"`
 	SourceOptions string   `toml:"source_options" flag:"source-options" usage:"chrony options for the sources the agent adds"`
 	AnswerTimeout Duration `toml:"answer_timeout" flag:"answer-timeout" unit:"s" usage:"how long new sources get to answer before old ones are removed"`
 	VerifyTimeout Duration `toml:"verify_timeout" flag:"verify-timeout" unit:"s" usage:"how long chronyd gets to select a source after a change before it is rolled back"`
@@ -130,10 +131,12 @@ func Default() Config {
 		Policy:  "converge",
 		Backend: "auto",
 		Paths: Paths{
-			StateDir:   "/var/lib/ntp-optimizer",
-			ChronyConf: "/etc/chrony/chrony.conf",
+			StateDir:      "/var/lib/ntp-optimizer",
+			ChronyConf:    "/etc/chrony/chrony.conf",
+			ChronyAddress: "127.0.0.1:323,[::1]:323",
 		},
 		Chrony: Chrony{
+			Timeout:       Duration(7 * time.Second),
 			SourceOptions: "iburst",
 			AnswerTimeout: Duration(20 * time.Second),
 			VerifyTimeout: Duration(60 * time.Second),

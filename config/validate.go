@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	oneOf("backend", c.Backend, "auto", "chrony", "ntpd", "timesyncd")
 	check("paths.state_dir", c.Paths.StateDir != "", "a directory")
 	check("chrony.source_options", !strings.ContainsAny(c.Chrony.SourceOptions, "\n\r#"), "chrony source options on one line, without '#'")
+	durIn("chrony.timeout", c.Chrony.Timeout, 100*time.Millisecond, time.Minute)
 	durIn("chrony.answer_timeout", c.Chrony.AnswerTimeout, time.Second, 5*time.Minute)
 	durIn("chrony.verify_timeout", c.Chrony.VerifyTimeout, time.Second, 10*time.Minute)
 

@@ -77,7 +77,7 @@ func runProbe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ev, err := agent.Evaluate(results, nil, agent.CandidateIndex(found.Candidates),
+	ev, err := agent.Evaluate(agent.EvalInput{Probes: results, Candidates: found.Candidates},
 		scoring.State{}, time.Now(), cfg.Scoring())
 	if err != nil {
 		return err
