@@ -48,7 +48,9 @@ type Chrony struct {
 	Client ChronyClient
 	// File is the agent's *.sources file; nil when chronyd's
 	// configuration has no persistent sourcedir (a warning says so).
-	File          *SourcesFile
+	File *SourcesFile
+	// NoFile says why File is nil, for the warning.
+	NoFile        string
 	SourceOptions string
 	AnswerTimeout time.Duration
 	VerifyTimeout time.Duration
@@ -314,7 +316,7 @@ func (c *Chrony) rollback(ctx context.Context, res Applied, why string, cause er
 // warning when it cannot.
 func (c *Chrony) persist(selected []Server) string {
 	if c.File == nil {
-		return "chronyd's configuration has no persistent sourcedir: the selected sources will not survive a chronyd restart"
+		return "the selected sources will not survive a chronyd restart: " + c.NoFile
 	}
 	lines := make([]SourceLine, len(selected))
 	for i, s := range selected {

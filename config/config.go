@@ -31,7 +31,7 @@ type Config struct {
 type Paths struct {
 	StateDir        string `toml:"state_dir" flag:"state-dir" usage:"directory for history, blacklist and hysteresis state"`
 	ChronySocket    string `toml:"chrony_socket" flag:"chrony-socket" usage:"chronyd's command socket (default /run/chrony/chronyd.sock, then /var/run/chrony/chronyd.sock)"`
-	ChronyAddress   string `toml:"chrony_address" flag:"chrony-address" usage:"chronyd's UDP command port for read-only views when the socket cannot be used (default 127.0.0.1:323, then [::1]:323)"`
+	ChronyAddress   string `toml:"chrony_address" flag:"chrony-address" usage:"chronyd's UDP command port(s), comma-separated, for read-only views when the socket cannot be used (e.g. not root)"`
 	ChronyConf      string `toml:"chrony_conf" flag:"chrony-conf" usage:"chronyd's configuration, read for its sourcedir"`
 	ChronySourceDir string `toml:"chrony_sourcedir" flag:"chrony-sourcedir" usage:"sourcedir for ntp-optimizer.sources (default: the first persistent sourcedir in chrony.conf)"`
 	NTPConf         string `toml:"ntp_conf" flag:"ntp-conf" usage:"ntpd/ntpsec configuration (default /etc/ntpsec/ntp.conf, then /etc/ntp.conf)"`

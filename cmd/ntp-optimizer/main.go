@@ -50,10 +50,11 @@ func newApp() *cli.App {
 // commands lists the subcommands in the order --help shows them.
 func commands() []*cli.Command {
 	return []*cli.Command{
-		versionCommand(),
+		applyCommand(),
 		sourcesCommand(),
 		statusCommand(),
 		probeCommand(),
+		versionCommand(),
 	}
 }
 
