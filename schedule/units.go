@@ -83,8 +83,8 @@ func DefaultUnitConfig() UnitConfig {
 	}
 }
 
-// randomizedDelay returns the delay the timer uses.
-func (c UnitConfig) randomizedDelay() time.Duration {
+// EffectiveRandomizedDelay returns the RandomizedDelaySec the timer gets.
+func (c UnitConfig) EffectiveRandomizedDelay() time.Duration {
 	if c.RandomizedDelay > 0 {
 		return c.RandomizedDelay
 	}

@@ -51,6 +51,9 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		versionCommand(),
+		installCommand(),
+		uninstallCommand(),
+		manCommand(),
 	}
 }
 
