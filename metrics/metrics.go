@@ -167,7 +167,8 @@ func Write(w io.Writer, r Run) error {
 // collector would ignore.
 var ErrFileName = errors.New("metrics file name must end in .prom")
 
-// WriteFile writes r to path atomically with mode 0644, for the textfile
+// WriteFile writes r to path atomically with mode 0644 whatever the umask
+// (node_exporter runs as another user), for the textfile
 // collector. path must end in ".prom" and its directory must exist.
 func WriteFile(path string, r Run) error {
 	if !strings.HasSuffix(filepath.Base(path), ".prom") || filepath.Base(path) == ".prom" {
@@ -177,7 +178,7 @@ func WriteFile(path string, r Run) error {
 	if err := Write(&buf, r); err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := renameio.WriteFile(path, buf.Bytes(), 0o644, renameio.WithStaticPermissions(0o644)); err != nil {
 		return fmt.Errorf("writing metrics file: %w", err)
 	}
 	return nil

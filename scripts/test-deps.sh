@@ -56,3 +56,33 @@ if [ -d "$root46" ] && is_root; then
 	grep -q localhost "$root46/etc/hosts" 2>/dev/null ||
 		printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >>"$root46/etc/hosts"
 fi
+
+# Tools the fallback and D-Bus tests use.
+if is_root && command -v apt-get >/dev/null 2>&1; then
+	missing=
+	command -v dbus-daemon >/dev/null 2>&1 || missing="$missing dbus-daemon"
+	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+	command -v patch >/dev/null 2>&1 || missing="$missing patch"
+	command -v chattr >/dev/null 2>&1 || missing="$missing e2fsprogs"
+	[ -z "$missing" ] || { say "installing$missing"; apt_install $missing; }
+fi
+
+# Debian's ntpsec conflicts with chrony, so it is unpacked, not installed;
+# the tests run its ntpd without CAP_SYS_TIME in network namespaces.
+ntpsec=${NTPO_NTPSEC_ROOT:-/var/cache/ntp-optimizer-ci/ntpsec}
+if [ -x "$ntpsec/usr/sbin/ntpd" ]; then
+	: # reuse
+elif is_root && command -v apt-get >/dev/null 2>&1; then
+	say "unpacking Debian's ntpsec into $ntpsec"
+	[ -n "$apt_updated" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; apt_updated=1; }
+	dl=$(mktemp -d)
+	chmod 755 "$dl"
+	(cd "$dl" && apt-get download -q ntpsec >/dev/null 2>&1) || { say "apt-get download ntpsec failed"; exit 1; }
+	rm -rf "$ntpsec.tmp"
+	mkdir -p "$ntpsec.tmp"
+	dpkg-deb -x "$dl"/ntpsec_*.deb "$ntpsec.tmp"
+	rm -rf "$dl"
+	mv "$ntpsec.tmp" "$ntpsec"
+else
+	say "Debian's ntpd is not unpacked at $ntpsec and not root: the real-ntpd test will skip (or fail with CI=true)"
+fi

@@ -51,6 +51,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		versionCommand(),
+		probeCommand(),
 		installCommand(),
 		uninstallCommand(),
 		manCommand(),

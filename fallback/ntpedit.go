@@ -1,0 +1,178 @@
+package fallback
+
+import (
+	"fmt"
+	"strings"
+)
+
+// stripLines removes everything an earlier run added to one file: the
+// ntp-optimizer block is deleted and the lines it disabled get their
+// original text back. The result is the file as it was before the agent
+// first touched it, byte for byte.
+func stripLines(path string, ls []line) ([]line, error) {
+	out := make([]line, 0, len(ls))
+	begin := -1
+	for i, l := range ls {
+		switch strings.TrimSpace(l.text) {
+		case blockBegin:
+			if begin >= 0 {
+				return nil, fmt.Errorf("%s:%d: %w: a second %q before %q", path, i+1, ErrMarkers, blockBegin, blockEnd)
+			}
+			begin = i
+			continue
+		case blockEnd:
+			if begin < 0 {
+				return nil, fmt.Errorf("%s:%d: %w: %q without %q", path, i+1, ErrMarkers, blockEnd, blockBegin)
+			}
+			// Rebuild the block's span on out so removeLines can undo the
+			// final-newline move insertLines made.
+			span := append(out, ls[begin:i+1]...)
+			out = removeLines(span, len(out), len(span))
+			begin = -1
+			continue
+		}
+		if begin >= 0 {
+			continue
+		}
+		if strings.HasPrefix(l.text, disabledPrefix) {
+			l.text = strings.TrimPrefix(l.text, disabledPrefix)
+		}
+		out = append(out, l)
+	}
+	if begin >= 0 {
+		return nil, fmt.Errorf("%s:%d: %w: %q without %q", path, begin+1, ErrMarkers, blockBegin, blockEnd)
+	}
+	return out, nil
+}
+
+// ntpEdit computes the new content of every file of the tree for the
+// selected servers: from each file's pristine form (stripLines), it
+// disables the other server/pool lines under PolicyConverge and inserts the
+// block into the main file (files[0]) before its first active server/pool
+// line, or at its end. Files whose content does not change are left out.
+// Because it always starts from the pristine form, applying the same
+// selection twice gives the same bytes, and a revert is stripLines alone.
+func ntpEdit(files []*confFile, servers []Server, policy Policy) (map[string][]byte, []string, error) {
+	pristine := make([][]line, len(files))
+	for i, f := range files {
+		p, err := stripLines(f.path, f.lines)
+		if err != nil {
+			return nil, nil, err
+		}
+		pristine[i] = p
+	}
+	existing := map[string]bool{}
+	var warnings []string
+	for i := range files {
+		for _, l := range pristine[i] {
+			if name, ok := isSourceLine(l.text); ok {
+				existing[name] = true
+			}
+		}
+	}
+	var block []string
+	for _, s := range servers {
+		if policy == PolicyAddOnly && existing[s.Name] {
+			continue // already configured by someone else: no duplicate association
+		}
+		block = append(block, "server "+s.Name+" iburst")
+	}
+	out := map[string][]byte{}
+	for i, f := range files {
+		ls := pristine[i]
+		first := -1
+		edited := make([]line, len(ls))
+		copy(edited, ls)
+		for j, l := range edited {
+			name, ok := isSourceLine(l.text)
+			if !ok {
+				continue
+			}
+			if first < 0 {
+				first = j
+			}
+			if policy == PolicyConverge {
+				edited[j].text = disabledPrefix + l.text
+			} else if kw, _ := directive(l.text); kw == "pool" {
+				warnings = append(warnings, poolWarning(f.path, name, pristine))
+			}
+		}
+		if i == 0 && len(block) > 0 {
+			at := len(edited)
+			if first >= 0 {
+				at = first
+			}
+			lines := append([]string{blockBegin, blockNote}, block...)
+			edited = insertLines(edited, at, append(lines, blockEnd))
+		}
+		if nb := joinLines(edited); string(nb) != string(f.data) {
+			out[f.path] = nb
+		}
+	}
+	return out, compact(warnings), nil
+}
+
+// poolWarning returns a warning when a pool line that stays active
+// (add-only) would not work: ntpd only mobilizes pool servers when a
+// restrict line without nopeer covers them ("restrict source ..." or a
+// default without nopeer). It returns "" when that is fine.
+func poolWarning(path, name string, pristine [][]line) string {
+	defaultNopeer, source := false, false
+	for _, ls := range pristine {
+		for _, l := range ls {
+			kw, arg := directive(l.text)
+			if kw != "restrict" {
+				continue
+			}
+			f := strings.Fields(strings.SplitN(l.text, "#", 2)[0])
+			target := arg
+			if target == "-4" || target == "-6" {
+				if len(f) > 2 {
+					target = f[2]
+				}
+			}
+			switch target {
+			case "source":
+				source = true
+			case "default":
+				for _, o := range f {
+					if o == "nopeer" {
+						defaultNopeer = true
+					}
+				}
+			}
+		}
+	}
+	if defaultNopeer && !source {
+		return fmt.Sprintf("%s: pool %s stays active, but \"restrict default ... nopeer\" without a \"restrict source\" line stops classic ntpd (4.2.x) from mobilizing pool servers (NTPsec ignores nopeer)", path, name)
+	}
+	return ""
+}
+
+func compact(ss []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ntpStrip returns the pristine content of every file of the tree that
+// carries ntp-optimizer edits (the revert).
+func ntpStrip(files []*confFile) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, f := range files {
+		p, err := stripLines(f.path, f.lines)
+		if err != nil {
+			return nil, err
+		}
+		if nb := joinLines(p); string(nb) != string(f.data) {
+			out[f.path] = nb
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,37 @@
+// Package prober measures NTP servers directly, fast and politely, with
+// github.com/beevik/ntp.
+//
+// Each target (a name or address, an optional port and an operator's
+// minimum spacing) is resolved to all its A and AAAA addresses, and every
+// address is measured on its own, all addresses in parallel:
+//
+//   - at most Config.Samples (default 4, never more than MaxSamples = 8)
+//     requests per address per run;
+//   - consecutive requests to one address at least max(Config.Spacing,
+//     Target.MinSpacing) apart, and never less than MinPublicSpacing (2 s)
+//     apart for an address outside 127.0.0.0/8 and ::1, whatever the
+//     configuration says; the spacing (plus a guard of spacing/200, at
+//     least 1 ms, for path jitter) is timed from the moment the previous
+//     packet was actually written, inside the query, so a slow dial or a
+//     descheduled goroutine cannot bunch two packets together;
+//   - at most Config.MaxInFlight (default 128) queries, and so UDP sockets,
+//     open at once over the whole run;
+//   - a lost request does not delay the next one (each request has its own
+//     socket and waits for its reply while the schedule goes on); the last
+//     request of an address waits only Config.FinalWaitFactor × the largest
+//     delay seen from that address, at least Config.FinalWaitMin, instead of
+//     the full Config.Timeout, and when it is done the address is done;
+//   - a kiss-o'-death RATE, DENY or RSTR stops that address at once; DENY
+//     and RSTR also mark it for the blacklist.
+//
+// Unresolvable names, unreachable networks (e.g. no IPv6 route), timeouts
+// and garbage replies (short, wrong mode, wrong origin timestamp, zero or
+// inconsistent timestamps, unknown version) are reported in the results,
+// per sample and per address, never as a failure of the run.
+//
+// Per address the result carries the RFC 5905 clock-filter offset (the
+// offset of the lowest-delay sample), the median offset, the minimum delay,
+// the jitter (RMS of the other samples' offset differences from the
+// lowest-delay one), the reach (usable replies / requests sent), the root
+// distance, the unsynchronised and KoD flags, and every sample.
+package prober

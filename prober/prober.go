@@ -1,0 +1,120 @@
+package prober
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Resolver looks up a name's addresses; *net.Resolver satisfies it, and
+// tests map names to loopback addresses with a fake.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Clock is the time source for scheduling (not for NTP timestamps, which
+// beevik/ntp takes from the system and kernel).
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Prober measures targets. Set Config (start from DefaultConfig) and,
+// optionally, the injected pieces; the zero values of those use the system
+// resolver, beevik/ntp over UDP and the real clock.
+type Prober struct {
+	Config
+	Resolver Resolver
+	Query    QueryFunc
+	Clock    Clock
+	Logger   zerolog.Logger
+	Progress func(Progress)
+
+	mu   sync.Mutex // guards prog and serialises Progress calls
+	prog Progress
+	sem  chan struct{}
+}
+
+// New returns a Prober with cfg and the default resolver, query and clock.
+func New(cfg Config, log zerolog.Logger) *Prober {
+	return &Prober{Config: cfg, Logger: log}
+}
+
+// Probe resolves and measures targets and returns one Result per address
+// (or per name that did not resolve), in target order then address order.
+// It returns an error only if the configuration is invalid, or, with the
+// results so far, if ctx ended before the run did.
+func (p *Prober) Probe(ctx context.Context, targets []Target) ([]Result, error) {
+	if err := p.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Resolver == nil {
+		p.Resolver = net.DefaultResolver
+	}
+	if p.Query == nil {
+		p.Query = NTPQuery(p.Timeout, nil)
+	}
+	if p.Clock == nil {
+		p.Clock = realClock{}
+	}
+	p.sem = make(chan struct{}, p.MaxInFlight)
+	p.prog = Progress{}
+
+	runs, results := p.resolveAll(ctx, targets)
+	p.update(func(pr *Progress) { pr.Addresses = len(runs) })
+	var wg sync.WaitGroup
+	for k, a := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.measure(ctx, a, k)
+			p.update(func(pr *Progress) { pr.AddressesDone++ })
+		}()
+	}
+	wg.Wait()
+	out := make([]Result, len(results))
+	for i, r := range results {
+		summarize(r)
+		if r.Err == "" && r.SamplesSent > 0 && r.SamplesOK == 0 && r.KoD == "" {
+			r.Err = "no usable reply"
+		}
+		out[i] = *r
+	}
+	return out, ctx.Err()
+}
+
+// update changes the progress and reports it.
+func (p *Prober) update(f func(*Progress)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.prog)
+	p.prog.PeakInFlight = max(p.prog.PeakInFlight, p.prog.InFlight)
+	if p.Progress != nil {
+		p.Progress(p.prog)
+	}
+}
+
+// acquire takes one of the MaxInFlight query slots.
+func (p *Prober) acquire(ctx context.Context) bool {
+	select {
+	case p.sem <- struct{}{}:
+		p.update(func(pr *Progress) { pr.InFlight++ })
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *Prober) release() {
+	<-p.sem
+	p.update(func(pr *Progress) { pr.InFlight-- })
+}
