@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/testtool"
 )
 
 // ansible runs ansible-playbook on deploy/ansible/site.yml with an
@@ -17,7 +19,7 @@ import (
 // run succeeded.
 func ansible(t *testing.T, group, root string, extra ...string) (string, error) {
 	t.Helper()
-	bin := needTool(t, "ansible-playbook", "ansible-core")
+	bin := testtool.Need(t, "ansible-playbook", "ansible-core")
 	tmp := t.TempDir()
 	inv := filepath.Join(tmp, "inventory")
 	require.NoError(t, os.WriteFile(inv, []byte("["+group+"]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"), 0o600))
@@ -49,7 +51,7 @@ func recap(t *testing.T, out string) (changed, failed int) {
 }
 
 func TestAnsibleSyntax(t *testing.T) {
-	bin := needTool(t, "ansible-playbook", "ansible-core")
+	bin := testtool.Need(t, "ansible-playbook", "ansible-core")
 	dir := filepath.Join(repoRoot(t), "deploy", "ansible")
 	tmp := t.TempDir()
 	out := run(t, dir, []string{"ANSIBLE_CONFIG=" + filepath.Join(dir, "ansible.cfg"), "ANSIBLE_HOME=" + tmp, "ANSIBLE_LOCAL_TEMP=" + tmp},

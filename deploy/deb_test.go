@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/testtool"
 )
 
 var (
@@ -25,7 +27,7 @@ var (
 // and compiles it, later ones come from the Go build cache).
 func buildDebs(t *testing.T) map[string]string {
 	t.Helper()
-	needTool(t, "dpkg-deb", "dpkg")
+	testtool.Need(t, "dpkg-deb", "dpkg")
 	debOnce.Do(func() {
 		debDir, debErr = os.MkdirTemp("", "ntpo-deb-test")
 		if debErr != nil {
@@ -103,7 +105,7 @@ func TestDebContents(t *testing.T) {
 // the administrator's configuration, and remove and purge.
 func TestDebInstallUpgradeRemove(t *testing.T) {
 	needRoot(t)
-	dpkg := needTool(t, "dpkg", "dpkg")
+	dpkg := testtool.Need(t, "dpkg", "dpkg")
 	debs := buildDebs(t)
 	root := t.TempDir()
 	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"} {

@@ -20,21 +20,6 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// needTool returns the path of a command the test needs: locally a missing
-// one skips the test, with CI=true it fails it.
-func needTool(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing (Debian package %s)", name, debianPackage)
-	}
-	t.Skipf("%s is missing: apt-get install %s", name, debianPackage)
-	return ""
-}
-
 // needRoot skips (locally) or fails (CI) a test that must run as root.
 func needRoot(t *testing.T) {
 	t.Helper()

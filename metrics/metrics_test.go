@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/testtool"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 500_000_000, time.UTC)
@@ -111,13 +113,7 @@ func TestWriteParsesBack(t *testing.T) {
 }
 
 func TestPromtoolCheck(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool is missing (Debian package prometheus)")
-		}
-		t.Skip("promtool is missing: apt-get install prometheus")
-	}
+	promtool := testtool.Need(t, "promtool", "prometheus")
 	for _, tc := range []struct {
 		name string
 		run  Run

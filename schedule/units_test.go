@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/testtool"
 )
 
 // unitValues returns the values of key in section of a unit file.
@@ -117,13 +119,7 @@ func TestUnitConfigValidate(t *testing.T) {
 // executable; --man=no because the man page is installed by the package,
 // not here.
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is missing (Debian package systemd)")
-		}
-		t.Skip("systemd-analyze is missing: apt-get install systemd")
-	}
+	analyze := testtool.Need(t, "systemd-analyze", "systemd")
 	bin, err := os.Executable() // this test binary: a real executable file
 	require.NoError(t, err)
 	for _, tc := range []struct {
