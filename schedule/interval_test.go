@@ -63,3 +63,25 @@ func TestFormatSpan(t *testing.T) {
 		require.Equal(t, tc.want, FormatSpan(tc.in), tc.in.String())
 	}
 }
+
+// FuzzParseInterval: whatever the input, ParseInterval either fails with
+// ErrInterval or returns a value in range that the timer can be rendered
+// with.
+func FuzzParseInterval(f *testing.F) {
+	for _, s := range []string{"12", "1.5", "90m", "6h", "1h30m", "7d", "5m", "NaN", "-1", "1e300", "0x10", "", "1d12h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseInterval(s)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInterval)
+			return
+		}
+		require.GreaterOrEqual(t, d, MinInterval)
+		require.LessOrEqual(t, d, MaxInterval)
+		c := DefaultUnitConfig()
+		c.Interval = d.Round(time.Second)
+		_, err = RenderTimer(c)
+		require.NoError(t, err)
+	})
+}
