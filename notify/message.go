@@ -39,7 +39,11 @@ func errorMessage(o Outcome, st State, repeatAfter time.Duration) Message {
 	if o.RunID != "" {
 		fmt.Fprintf(&b, " (run %s)", o.RunID)
 	}
-	fmt.Fprintf(&b, " %s.\n\nError: %v\n", kindText(o.Failure.Kind), o.Failure.Err)
+	errText := "(no detail)"
+	if o.Failure.Err != nil {
+		errText = o.Failure.Err.Error()
+	}
+	fmt.Fprintf(&b, " %s.\n\nError: %s\n", kindText(o.Failure.Kind), errText)
 	if st.Failures > 1 {
 		fmt.Fprintf(&b, "\nRuns have failed since %s (%d runs in a row).\n", stamp(st.FailingSince), st.Failures)
 	}
