@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,4 +173,29 @@ func TestDeployUnitsUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, string(got), "%s is stale: run UPDATE_GOLDEN=1 go test ./schedule", path)
 	}
+}
+
+// TestSystemdAnalyzeSecurity keeps the service's exposure, as systemd rates
+// its sandboxing, at "OK" (at most 3.0 out of 10; 2.6 when written).
+func TestSystemdAnalyzeSecurity(t *testing.T) {
+	analyze := testtool.Need(t, "systemd-analyze", "systemd")
+	bin, err := os.Executable()
+	require.NoError(t, err)
+	c := DefaultUnitConfig()
+	c.Binary = bin
+	dir := t.TempDir()
+	_, err = Installer{UnitDir: dir, Units: c}.Install(context.Background(), false)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, analyze, "security", "--offline=yes", "--no-pager", filepath.Join(dir, ServiceName))
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`Overall exposure level for ntp-optimizer\.service: ([0-9.]+)`).FindSubmatch(out)
+	require.NotNil(t, m, "%s", out)
+	score, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	t.Logf("systemd-analyze security: exposure %.1f", score)
+	require.LessOrEqual(t, score, 3.0, "%s", out)
 }
