@@ -41,6 +41,14 @@ else
 	install -m 0600 "$src" "$conf"
 fi
 
+if [ -z "$DESTDIR" ]; then
+	# The sandboxed service can only write directories that exist when it
+	# starts: make timesyncd's drop-in directory if timesyncd is installed.
+	for ts in /lib/systemd/systemd-timesyncd /usr/lib/systemd/systemd-timesyncd; do
+		[ -x "$ts" ] && { mkdir -p /etc/systemd/timesyncd.conf.d; break; }
+	done
+fi
+
 echo "installed $SBINDIR/ntp-optimizer, $UNITDIR/ntp-optimizer.{service,timer}, $MANDIR/man8/ntp-optimizer.8.gz, $CONFDIR/config.toml"
 if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload

@@ -17,7 +17,10 @@ func installCommand() *cli.Command {
 		Description: "Writes ntp-optimizer.service (a hardened oneshot 'apply --no-schedule') and\n" +
 			"ntp-optimizer.timer (5 min after boot, then every --interval, with a randomized\n" +
 			"delay so a fleet never fires together) to --unit-dir, reloads systemd and\n" +
-			"enables and starts the timer over D-Bus. Run it again to change the interval.",
+			"enables and starts the timer over D-Bus. Run it again to change the interval.\n" +
+			"Installing into /etc/systemd/system also fits the sandbox to this machine's NTP\n" +
+			"daemons (creates /etc/systemd/timesyncd.conf.d for timesyncd; lets the service\n" +
+			"write /etc when ntpd reads /etc/ntp.conf).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:    "interval",
@@ -48,6 +51,22 @@ func runInstall(c *cli.Context) error {
 	units.ApplyArgs = c.StringSlice("apply-arg")
 	if extra := c.StringSlice("rw-path"); len(extra) > 0 {
 		units.WritablePaths = append(append([]string{}, schedule.DefaultWritablePaths...), extra...)
+	}
+	if filepath.Clean(c.String("unit-dir")) == schedule.DefaultUnitDir {
+		// Units for this machine's systemd: fit the sandbox to its daemons.
+		prep, err := schedule.PrepareMachine("")
+		if err != nil {
+			return err
+		}
+		for _, n := range prep.Notes {
+			fmt.Fprintf(c.App.Writer, "note: %s\n", n)
+		}
+		if len(prep.WritablePaths) > 0 {
+			if units.WritablePaths == nil {
+				units.WritablePaths = append([]string{}, schedule.DefaultWritablePaths...)
+			}
+			units.WritablePaths = append(units.WritablePaths, prep.WritablePaths...)
+		}
 	}
 	units.Binary = c.String("binary")
 	if units.Binary == "" {
