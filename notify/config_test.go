@@ -7,18 +7,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// goodConfig returns a valid configuration with both channels enabled.
+func goodConfig() Config {
+	c := DefaultConfig()
+	c.Email.Enabled = true
+	c.Email.SMTPServer = "smtp.example.test"
+	c.Email.FromAddress = "ntp-optimizer@example.test"
+	c.Email.ToAddresses = []string{"admin@example.test"}
+	c.Email.Username = "u"
+	c.Webhook.Enabled = true
+	c.Webhook.URL = "https://hooks.example.test/services/x"
+	return c
+}
+
 func TestValidate(t *testing.T) {
-	good := func() Config {
-		c := DefaultConfig()
-		c.Email.Enabled = true
-		c.Email.SMTPServer = "smtp.example.test"
-		c.Email.FromAddress = "ntp-optimizer@example.test"
-		c.Email.ToAddresses = []string{"admin@example.test"}
-		c.Email.Username = "u"
-		c.Webhook.Enabled = true
-		c.Webhook.URL = "https://hooks.example.test/services/x"
-		return c
-	}
 	for _, tc := range []struct {
 		name   string
 		mod    func(*Config)
@@ -48,7 +50,7 @@ func TestValidate(t *testing.T) {
 		{name: "webhook timeout", mod: func(c *Config) { c.Webhook.Timeout = time.Hour }, errHas: "webhook.timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := good()
+			c := goodConfig()
 			tc.mod(&c)
 			err := c.Validate()
 			if tc.errHas == "" {

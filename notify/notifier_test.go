@@ -204,15 +204,8 @@ func TestErrorKey(t *testing.T) {
 }
 
 func TestNewKeepsChannelsItCanBuild(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Email.Enabled = true
-	cfg.Email.SMTPServer = "smtp.example.test"
-	cfg.Email.FromAddress = "a@example.test"
-	cfg.Email.ToAddresses = []string{"b@example.test"}
-	cfg.Email.Username = "u"
+	cfg := goodConfig()
 	cfg.Email.Password = "p"
-	cfg.Webhook.Enabled = true
-	cfg.Webhook.URL = "https://hooks.example.test/x"
 	require.NoError(t, cfg.Validate())
 	n, err := New(cfg, Options{Password: PasswordSource{ConfigFile: "/etc/ntp-optimizer/config.toml", ConfigMode: 0o644, Getenv: func(string) string { return "" }}})
 	require.ErrorIs(t, err, ErrPasswordExposed)
