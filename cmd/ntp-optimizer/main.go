@@ -51,6 +51,8 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		versionCommand(),
+		sourcesCommand(),
+		statusCommand(),
 		probeCommand(),
 		installCommand(),
 		uninstallCommand(),

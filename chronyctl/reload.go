@@ -1,0 +1,25 @@
+package chronyctl
+
+import (
+	"context"
+	"fmt"
+)
+
+// ReloadSources makes chronyd re-read the *.sources files in its sourcedir
+// directories (REQ_RELOAD_SOURCES, chrony 4.0+): new or changed entries are
+// added, vanished ones removed, unchanged ones kept with their state.
+func (c *Client) ReloadSources(ctx context.Context) error {
+	if _, _, err := c.do(ctx, cmdReloadSources, nil, nil); err != nil {
+		return fmt.Errorf("reload sources: %w", err)
+	}
+	return nil
+}
+
+// Refresh makes chronyd resolve every source's name again and replace
+// addresses that changed (REQ_REFRESH).
+func (c *Client) Refresh(ctx context.Context) error {
+	if _, _, err := c.do(ctx, cmdRefresh, nil, nil); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	return nil
+}
