@@ -29,7 +29,10 @@ for u in ntp-optimizer.service ntp-optimizer.timer; do
 	chmod 0644 "$DESTDIR$UNITDIR/$u.tmp"
 	mv "$DESTDIR$UNITDIR/$u.tmp" "$DESTDIR$UNITDIR/$u"
 done
-"$bin" man | gzip -9n >"$DESTDIR$MANDIR/man8/ntp-optimizer.8.gz"
+# A build with the urfave_cli_no_docs tag has no man page generator: then
+# generate the page from the source.
+page=$("$bin" man 2>/dev/null) || page=$(${GO:-go} run ./cmd/ntp-optimizer man)
+printf '%s\n' "$page" | gzip -9n >"$DESTDIR$MANDIR/man8/ntp-optimizer.8.gz"
 chmod 0644 "$DESTDIR$MANDIR/man8/ntp-optimizer.8.gz"
 
 conf="$DESTDIR$CONFDIR/config.toml"
