@@ -13,11 +13,19 @@ import (
 )
 
 // TestMakeInstall runs scripts/install.sh (what "make install" calls) into a
-// DESTDIR, twice: the second run must keep the configuration.
+// DESTDIR, twice: the second run must keep the configuration. The binary
+// is built as is and with the urfave_cli_no_docs tag (no man page
+// generator: the script then generates the page from the source).
 func TestMakeInstall(t *testing.T) {
+	for _, tags := range []string{"", "urfave_cli_no_docs"} {
+		t.Run("tags="+tags, func(t *testing.T) { testMakeInstall(t, tags) })
+	}
+}
+
+func testMakeInstall(t *testing.T, tags string) {
 	root := repoRoot(t)
 	bin := t.TempDir()
-	run(t, root, []string{"CGO_ENABLED=0"}, 5*time.Minute, "go", "build", "-o", filepath.Join(bin, "ntp-optimizer"), "./cmd/ntp-optimizer")
+	run(t, root, []string{"CGO_ENABLED=0"}, 5*time.Minute, "go", "build", "-tags", tags, "-o", filepath.Join(bin, "ntp-optimizer"), "./cmd/ntp-optimizer")
 	dest := t.TempDir()
 	env := []string{"DESTDIR=" + dest, "BIN=" + bin, "SBINDIR=/usr/local/sbin"}
 	out := run(t, root, env, time.Minute, "scripts/install.sh")
