@@ -9,7 +9,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all help build test test-deps lint fuzz bench demo clean
+.PHONY: all help build test test-deps lint fuzz bench demo install deb clean
 
 all: build
 
@@ -20,6 +20,8 @@ help:
 	@echo "make fuzz    run each Fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench   run the benchmarks; each figure is printed as a ratio to its floor or baseline"
 	@echo "make demo    the whole job on a simulated server lab and a sandboxed chronyd, no internet needed"
+	@echo "make install install binary, systemd units, man page and default config (DESTDIR, SBINDIR, UNITDIR)"
+	@echo "make deb     build dist/ntp-optimizer_<version>_<arch>.deb"
 
 build:
 	@mkdir -p $(BIN)
@@ -43,5 +45,11 @@ fuzz:
 bench: build test-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 
+install: build
+	@scripts/install.sh
+
+deb:
+	@scripts/deb.sh dist
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -64,7 +64,17 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 	command -v patch >/dev/null 2>&1 || missing="$missing patch"
 	command -v chattr >/dev/null 2>&1 || missing="$missing e2fsprogs"
-	[ -z "$missing" ] || { say "installing$missing"; apt_install $missing; }
+	command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+	command -v ansible-playbook >/dev/null 2>&1 || missing="$missing ansible-core"
+	command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
+	if [ -n "$missing" ]; then
+		say "installing$missing"
+		# Packages with services (prometheus) must not start them here.
+		policy=/usr/sbin/policy-rc.d
+		[ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; trap 'rm -f "$policy"' EXIT; }
+		apt_install $missing
+	fi
 fi
 
 # Debian's ntpsec conflicts with chrony, so it is unpacked, not installed;

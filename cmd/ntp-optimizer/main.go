@@ -54,6 +54,9 @@ func commands() []*cli.Command {
 		sourcesCommand(),
 		statusCommand(),
 		probeCommand(),
+		installCommand(),
+		uninstallCommand(),
+		manCommand(),
 		versionCommand(),
 	}
 }

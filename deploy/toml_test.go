@@ -1,0 +1,28 @@
+package deploy
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+func tomlDecode(s string, v any) error {
+	_, err := toml.Decode(s, v)
+	return err
+}
+
+// reKeyLine matches a commented-out setting: "#key = value".
+var reKeyLine = regexp.MustCompile(`^#([a-z_]+ = .*)$`)
+
+// uncommentKeys turns every commented-out setting into a setting, leaving
+// prose comments and the indented presets alone.
+func uncommentKeys(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if m := reKeyLine.FindStringSubmatch(l); m != nil {
+			lines[i] = m[1]
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,52 @@
+package metrics_test
+
+import (
+	"os"
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/metrics"
+)
+
+func ExampleWrite() {
+	_ = metrics.Write(os.Stdout, metrics.Run{
+		Servers: []metrics.Server{{Name: "time.example.test", Address: "192.0.2.1", Score: 94.5,
+			Offset: 0.0012, Delay: 0.012, Jitter: 0.0004, Reach: 1, Stratum: 2, Selected: true}},
+		Duration: 41 * time.Second,
+		Success:  true,
+		Totals:   metrics.Totals{Changes: 3},
+	})
+	// Output:
+	// # HELP ntp_optimizer_changes_total Runs that changed the NTP sources.
+	// # TYPE ntp_optimizer_changes_total counter
+	// ntp_optimizer_changes_total 3
+	// # HELP ntp_optimizer_last_run_success 1 if the last run succeeded, else 0.
+	// # TYPE ntp_optimizer_last_run_success gauge
+	// ntp_optimizer_last_run_success 1
+	// # HELP ntp_optimizer_rollbacks_total Runs whose change failed verification and was rolled back.
+	// # TYPE ntp_optimizer_rollbacks_total counter
+	// ntp_optimizer_rollbacks_total 0
+	// # HELP ntp_optimizer_run_duration_seconds Duration of the last run.
+	// # TYPE ntp_optimizer_run_duration_seconds gauge
+	// ntp_optimizer_run_duration_seconds 41
+	// # HELP ntp_optimizer_server_delay_seconds Minimum round-trip delay to the server.
+	// # TYPE ntp_optimizer_server_delay_seconds gauge
+	// ntp_optimizer_server_delay_seconds{address="192.0.2.1",server="time.example.test"} 0.012
+	// # HELP ntp_optimizer_server_jitter_seconds Jitter of the server's offset (RMS of successive differences).
+	// # TYPE ntp_optimizer_server_jitter_seconds gauge
+	// ntp_optimizer_server_jitter_seconds{address="192.0.2.1",server="time.example.test"} 0.0004
+	// # HELP ntp_optimizer_server_offset_seconds Offset of the server from the local clock, from its lowest-delay sample.
+	// # TYPE ntp_optimizer_server_offset_seconds gauge
+	// ntp_optimizer_server_offset_seconds{address="192.0.2.1",server="time.example.test"} 0.0012
+	// # HELP ntp_optimizer_server_reach_ratio Share of queries the server answered, 0 to 1.
+	// # TYPE ntp_optimizer_server_reach_ratio gauge
+	// ntp_optimizer_server_reach_ratio{address="192.0.2.1",server="time.example.test"} 1
+	// # HELP ntp_optimizer_server_score Weighted score of the server from 0 to 100 (jitter, reachability, stratum, latency).
+	// # TYPE ntp_optimizer_server_score gauge
+	// ntp_optimizer_server_score{address="192.0.2.1",server="time.example.test"} 94.5
+	// # HELP ntp_optimizer_server_selected 1 if the server is in the applied set, else 0.
+	// # TYPE ntp_optimizer_server_selected gauge
+	// ntp_optimizer_server_selected{address="192.0.2.1",server="time.example.test"} 1
+	// # HELP ntp_optimizer_server_stratum Stratum the server reported.
+	// # TYPE ntp_optimizer_server_stratum gauge
+	// ntp_optimizer_server_stratum{address="192.0.2.1",server="time.example.test"} 2
+}

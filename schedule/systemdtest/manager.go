@@ -1,0 +1,134 @@
+package systemdtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// change is systemd's (type, file, destination) enablement change.
+type change struct {
+	Type        string
+	Filename    string
+	Destination string
+}
+
+// manager holds the exported D-Bus methods, apart from Fake's Go API.
+type manager struct{ f *Fake }
+
+func (m *manager) record(method string, args ...string) {
+	m.f.calls = append(m.f.calls, Call{Method: method, Args: args})
+}
+
+// Reload loads every unit file in UnitDir; active units stay loaded.
+func (m *manager) Reload() *dbus.Error {
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m.record("Reload")
+	entries, err := os.ReadDir(f.UnitDir)
+	if err != nil && !os.IsNotExist(err) {
+		return dbus.MakeFailedError(err)
+	}
+	f.loaded = map[string]bool{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".service") || strings.HasSuffix(e.Name(), ".timer") {
+			f.loaded[e.Name()] = true
+		}
+	}
+	for name := range f.active {
+		f.loaded[name] = true
+	}
+	return nil
+}
+
+// EnableUnitFiles creates the WantedBy= symlinks in UnitDir.
+func (m *manager) EnableUnitFiles(files []string, runtime, force bool) (bool, []change, *dbus.Error) {
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m.record("EnableUnitFiles", append(append([]string{}, files...), fmt.Sprint(runtime), fmt.Sprint(force))...)
+	var changes []change
+	carries := false
+	for _, arg := range files {
+		path := f.unitFile(arg)
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return false, nil, fileNotFound(path)
+		}
+		for _, target := range wantedBy(string(content)) {
+			carries = true
+			dir := filepath.Join(f.UnitDir, target+".wants")
+			link := filepath.Join(dir, filepath.Base(path))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return false, nil, dbus.MakeFailedError(err)
+			}
+			if exists(link) {
+				continue
+			}
+			if err := os.Symlink(path, link); err != nil {
+				return false, nil, dbus.MakeFailedError(err)
+			}
+			changes = append(changes, change{"symlink", link, path})
+		}
+	}
+	return carries, changes, nil
+}
+
+// DisableUnitFiles removes the symlinks EnableUnitFiles made.
+func (m *manager) DisableUnitFiles(files []string, runtime bool) ([]change, *dbus.Error) {
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m.record("DisableUnitFiles", append(append([]string{}, files...), fmt.Sprint(runtime))...)
+	var changes []change
+	for _, arg := range files {
+		name := filepath.Base(arg)
+		links, _ := filepath.Glob(filepath.Join(f.UnitDir, "*.wants", name))
+		if len(links) == 0 && !exists(f.unitFile(arg)) {
+			return nil, fileNotFound(f.unitFile(arg))
+		}
+		for _, l := range links {
+			if err := os.Remove(l); err != nil {
+				return nil, dbus.MakeFailedError(err)
+			}
+			changes = append(changes, change{"unlink", l, ""})
+		}
+	}
+	return changes, nil
+}
+
+// StartUnit starts a loaded unit.
+func (m *manager) StartUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) {
+	return m.job("StartUnit", name, mode, true)
+}
+
+// StopUnit stops a loaded unit.
+func (m *manager) StopUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) {
+	return m.job("StopUnit", name, mode, false)
+}
+
+func (m *manager) job(method, name, mode string, start bool) (dbus.ObjectPath, *dbus.Error) {
+	f := m.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m.record(method, name, mode)
+	if !f.loaded[name] && !f.active[name] {
+		return "", noSuchUnit(name)
+	}
+	if mode != "replace" && mode != "fail" {
+		return "", dbus.NewError("org.freedesktop.DBus.Error.InvalidArgs", []any{"Job mode " + mode + " invalid"})
+	}
+	result := f.jobResult
+	if result == "done" {
+		f.active[name] = start
+	}
+	f.nextJob++
+	id := f.nextJob
+	job := dbus.ObjectPath(fmt.Sprintf("/org/freedesktop/systemd1/job/%d", id))
+	go f.emitJobRemoved(id, job, name, result)
+	return job, nil
+}
