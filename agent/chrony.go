@@ -284,6 +284,13 @@ func (c *Chrony) verify(ctx context.Context) error {
 // that started it, returned so the caller sees e.g. that chronyd stopped
 // answering.
 func (c *Chrony) rollback(ctx context.Context, res Applied, why string, cause error) (Applied, error) {
+	if len(res.Added)+len(res.Removed) == 0 {
+		// Nothing was changed: a plain failure, not a rollback.
+		if cause == nil {
+			cause = errors.New("no change was made")
+		}
+		return Applied{}, fmt.Errorf("%s: %w", why, cause)
+	}
 	c.Log.Warn().Str("reason", why).Int("readd", len(res.Removed)).Int("delete", len(res.Added)).Msg("rolling back")
 	// A cancelled run still gets a short, bounded chance to undo.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -27,6 +27,9 @@ var (
 	ErrNoUsable   = errors.New("no usable NTP servers")
 	// ErrStateNotSaved: the run did its job but could not record it.
 	ErrStateNotSaved = errors.New("state could not be saved")
+	// ErrInput: the operator's input is bad (a server list entry); nothing
+	// was touched.
+	ErrInput = errors.New("bad input")
 )
 
 // Report is the decision document of one run: what `apply --json` prints,

@@ -91,6 +91,9 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 		stateErr = errors.Join(stateErr, err)
 		log.Warn().Err(err).Msg("state not readable: starting from an empty state")
 	}
+	for _, m := range a.Store.Moved {
+		rep.warn(m)
+	}
 
 	rep.Outcome = OutcomeFailed
 	err = a.run(ctx, rep, &st, opt, log)
@@ -133,7 +136,8 @@ func (a *Agent) run(ctx context.Context, rep *Report, st *State, opt Options, lo
 	}
 	found, err := a.Discoverer.Discover(ctx, a.Discovery, discoverySources(sources))
 	if err != nil {
-		return err
+		// Discover fails only on the operator's input (config, lists).
+		return fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	rep.Region = &found.Region
 	rep.Notes = append(rep.Notes, found.Notes...)

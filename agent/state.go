@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
@@ -58,13 +59,18 @@ type RunSummary struct {
 // state (the latter moved aside with a warning).
 func (s *Store) LoadState() (State, error) {
 	st := State{Version: stateVersion}
-	if _, err := s.loadJSON(stateFile, &st); err != nil {
-		return State{Version: stateVersion}, err
+	_, err := s.loadJSON(stateFile, &st)
+	if err == nil && st.Version > stateVersion {
+		err = fmt.Errorf("%s was written by a newer ntp-optimizer (state version %d, this one knows %d): "+
+			"not reading or overwriting it", s.path(stateFile), st.Version, stateVersion)
+	}
+	if err != nil {
+		st = State{Version: stateVersion}
 	}
 	if st.Managed == nil {
 		st.Managed = map[string]ManagedSource{}
 	}
-	return st, nil
+	return st, err
 }
 
 // SaveState writes state.json atomically.

@@ -31,6 +31,9 @@ type Store struct {
 	Dir    string
 	Logger zerolog.Logger
 	Now    func() time.Time // injected clock; time.Now when nil
+	// Moved lists what was moved aside because it did not parse, as
+	// messages for the run's report.
+	Moved []string
 }
 
 func (s *Store) now() time.Time {
@@ -73,6 +76,7 @@ func (s *Store) loadJSON(name string, v any) (bool, error) {
 		}
 		s.Logger.Warn().Str("file", p).Str("moved_to", aside).Err(err).
 			Msg("state file does not parse; moved aside, starting from empty state")
+		s.Moved = append(s.Moved, fmt.Sprintf("%s does not parse (%v): moved aside to %s", p, err, aside))
 		return false, nil
 	}
 	return true, nil

@@ -104,3 +104,11 @@ func TestLockHonoursContext(t *testing.T) {
 	_, err = s.Lock(ctx, time.Minute)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestStateFromNewerVersionIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"version": 99}`), 0o640))
+	st, err := (&Store{Dir: dir, Logger: zerolog.Nop()}).LoadState()
+	require.ErrorContains(t, err, "newer ntp-optimizer")
+	require.NotNil(t, st.Managed)
+}

@@ -123,9 +123,9 @@ func (l *Lab) Resolver(suffix string) Resolver {
 	r := Resolver{}
 	for _, s := range l.servers {
 		a := s.Addr().Addr()
-		r[s.prof.Name] = append(r[s.prof.Name], a)
+		r[s.Profile().Name] = append(r[s.Profile().Name], a)
 		if suffix != "" {
-			r[s.prof.Name+suffix] = append(r[s.prof.Name+suffix], a)
+			r[s.Profile().Name+suffix] = append(r[s.Profile().Name+suffix], a)
 		}
 	}
 	return r
