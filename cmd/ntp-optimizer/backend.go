@@ -17,8 +17,8 @@ import (
 // detected is the backend a command works with and how it was chosen.
 type detected struct {
 	backend agent.Backend
-	how     string     // for `status` and the log
-	close   func()     // releases the daemon connection
+	how     string // for `status` and the log
+	close   func() // releases the daemon connection
 	chrony  *chronyctl.Client
 }
 
