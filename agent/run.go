@@ -72,6 +72,7 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 	log := a.Log.With().Str("run_id", rep.RunID).Str("backend", rep.Backend).Logger()
 
 	var stateErr error
+	a.Store.ReadOnly = opt.DryRun
 	if !opt.DryRun {
 		lock, err := a.Store.Lock(ctx, a.LockWait)
 		switch {

@@ -31,6 +31,9 @@ type Store struct {
 	Dir    string
 	Logger zerolog.Logger
 	Now    func() time.Time // injected clock; time.Now when nil
+	// ReadOnly never changes the directory: a file that does not parse is
+	// reported and left where it is (status, --dry-run).
+	ReadOnly bool
 	// Moved lists what was moved aside because it did not parse, as
 	// messages for the run's report.
 	Moved []string
@@ -70,6 +73,11 @@ func (s *Store) loadJSON(name string, v any) (bool, error) {
 		return false, fmt.Errorf("read %s: %w", p, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
+		if s.ReadOnly {
+			s.Logger.Warn().Str("file", p).Err(err).Msg("state file does not parse; ignoring it")
+			s.Moved = append(s.Moved, fmt.Sprintf("%s does not parse (%v): ignored", p, err))
+			return false, nil
+		}
 		aside := fmt.Sprintf("%s.corrupt-%s", p, s.now().UTC().Format("20060102T150405Z"))
 		if rerr := os.Rename(p, aside); rerr != nil {
 			return false, fmt.Errorf("%s does not parse (%v) and cannot be moved aside: %w", p, err, rerr)

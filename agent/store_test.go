@@ -112,3 +112,17 @@ func TestStateFromNewerVersionIsRefused(t *testing.T) {
 	require.ErrorContains(t, err, "newer ntp-optimizer")
 	require.NotNil(t, st.Managed)
 }
+
+func TestStoreReadOnlyLeavesCorruptFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	require.NoError(t, os.WriteFile(p, []byte("{not json"), 0o640))
+	s := &Store{Dir: dir, Logger: zerolog.Nop(), ReadOnly: true}
+	st, err := s.LoadState()
+	require.NoError(t, err)
+	require.NotNil(t, st.Managed)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "{not json", string(b), "left in place")
+	require.Len(t, s.Moved, 1)
+}
