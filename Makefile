@@ -45,6 +45,10 @@ fuzz:
 bench: build test-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 
+# The whole job on a simulated server lab and a sandboxed chronyd (root).
+demo: build
+	@BIN=$(BIN) scripts/demo.sh
+
 install: build
 	@scripts/install.sh
 

@@ -26,7 +26,8 @@ const (
 
 // Limits checked by Validate.
 const (
-	maxMaxCandidates  = 1000
+	// MaxCandidates is the most candidates one run may measure.
+	MaxCandidates     = 1000
 	maxRemoteMaxBytes = 16 << 20
 	maxRemoteTimeout  = 5 * time.Minute
 	maxPoolNames      = 4 // the pool publishes 0 to 3
@@ -98,8 +99,8 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
 	}
-	if c.MaxCandidates < 1 || c.MaxCandidates > maxMaxCandidates {
-		return bad("max_servers_to_test is %d; it must be from 1 to %d", c.MaxCandidates, maxMaxCandidates)
+	if c.MaxCandidates < 1 || c.MaxCandidates > MaxCandidates {
+		return bad("max_servers_to_test is %d; it must be from 1 to %d", c.MaxCandidates, MaxCandidates)
 	}
 	if c.PoolNames < 0 || c.PoolNames > maxPoolNames {
 		return bad("pool names per zone is %d; it must be from 0 to %d", c.PoolNames, maxPoolNames)

@@ -24,6 +24,10 @@ type Options struct {
 	Port uint16
 	// Seed overrides the scenario's seed when non-zero.
 	Seed uint64
+	// Spread puts each server in its own /24 (Base, Base+256, ...), so
+	// network diversity rules see independent operators, as on the
+	// internet.
+	Spread bool
 }
 
 // Lab is a running scenario.
@@ -64,9 +68,23 @@ func Start(sc *Scenario, opt Options) (*Lab, error) {
 		}
 		l.servers = append(l.servers, s)
 		l.byName[p.Name] = s
-		addr = skipReserved(addr.Next())
+		addr = nextAddr(addr, opt.Spread)
 	}
 	return l, nil
+}
+
+// nextAddr is the address after a: the next one, or with spread the same
+// host in the next /24.
+func nextAddr(a netip.Addr, spread bool) netip.Addr {
+	if !spread || !a.Is4() {
+		return skipReserved(a.Next())
+	}
+	b := a.As4()
+	n := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) + 256
+	if n>>24 != uint32(b[0]) {
+		return netip.Addr{} // left 127.0.0.0/8 (or the base's /8)
+	}
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 // skipReserved steps over IPv4 addresses ending in .0 or .255.
@@ -105,9 +123,9 @@ func (l *Lab) Resolver(suffix string) Resolver {
 	r := Resolver{}
 	for _, s := range l.servers {
 		a := s.Addr().Addr()
-		r[s.prof.Name] = append(r[s.prof.Name], a)
+		r[s.Profile().Name] = append(r[s.Profile().Name], a)
 		if suffix != "" {
-			r[s.prof.Name+suffix] = append(r[s.prof.Name+suffix], a)
+			r[s.Profile().Name+suffix] = append(r[s.Profile().Name+suffix], a)
 		}
 	}
 	return r

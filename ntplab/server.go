@@ -16,6 +16,7 @@ import (
 
 // Server is one simulated NTP server bound to its own UDP address.
 type Server struct {
+	pmu   sync.Mutex // guards prof, refID and limit (SetProfile)
 	prof  Profile
 	refID uint32
 	conn  *net.UDPConn
@@ -74,7 +75,33 @@ func Listen(addr netip.AddrPort, p Profile, seed uint64) (*Server, error) {
 func (s *Server) Addr() netip.AddrPort { return s.addr }
 
 // Profile is the server's profile, with defaults applied.
-func (s *Server) Profile() Profile { return s.prof }
+func (s *Server) Profile() Profile {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return s.prof
+}
+
+// SetProfile changes how the server behaves from the next request on
+// (tests use it to make a server's quality change between runs). The
+// reference ID and rate limiter follow the new profile; the address stays.
+func (s *Server) SetProfile(p Profile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p = p.withDefaults()
+	ref, err := p.refID()
+	if err != nil {
+		return err
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.prof, s.refID = p, ref
+	s.limit = nil
+	if p.RateLimit != nil {
+		s.limit = &limiter{rl: *p.RateLimit}
+	}
+	return nil
+}
 
 // Stats returns the server's counters so far.
 func (s *Server) Stats() Stats { return s.cnt.snapshot() }
@@ -125,6 +152,8 @@ func (s *Server) serve() {
 
 // handle decides what to do with one packet that arrived at host time at.
 func (s *Server) handle(b []byte, from netip.AddrPort, at time.Time) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
 	client := from.Addr().Unmap()
 	s.cnt.arrival(client, at)
 	req, ok := parseRequest(b)
@@ -146,16 +175,18 @@ func (s *Server) handle(b []byte, from netip.AddrPort, at time.Time) {
 		return
 	}
 	if s.prof.KoD != "" {
-		s.later(at.Add(dOut+dBack), from, func(time.Time) []byte { return kodReply(req, packCode(s.prof.KoD)) })
+		code := packCode(s.prof.KoD)
+		s.later(at.Add(dOut+dBack), from, func(time.Time) []byte { return kodReply(req, code) })
 		s.cnt.add(func(st *Stats) { st.KoDSent++ })
 		return
 	}
-	t2 := at.Add(dOut + s.prof.Offset)
+	offset := s.prof.Offset
+	t2 := at.Add(dOut + offset)
 	pkt := s.timeReply(t2).marshal(req)
 	s.later(at.Add(dOut+dBack), from, func(now time.Time) []byte {
 		// The transmit timestamp is the last thing written before the
 		// packet leaves.
-		t3 := now.Add(s.prof.Offset - dBack)
+		t3 := now.Add(offset - dBack)
 		if t3.Before(t2) {
 			t3 = t2
 		}

@@ -33,6 +33,7 @@ type JSONResult struct {
 	RateLimited    bool         `json:"rate_limited"`
 	Blacklist      bool         `json:"blacklist"`
 	Error          string       `json:"error,omitempty"`
+	Skipped        string       `json:"skipped,omitempty"`
 	Samples        []JSONSample `json:"samples"`
 }
 
@@ -61,7 +62,7 @@ func (r Result) JSON() JSONResult {
 		Server: r.Server, Aliases: r.Aliases, Port: r.Port, RefID: r.RefID,
 		Reach: r.Reach, SamplesSent: r.SamplesSent, SamplesOK: r.SamplesOK,
 		KoD: r.KoD, Unsynchronized: r.Unsynchronized, RateLimited: r.RateLimited,
-		Blacklist: r.Blacklist, Error: r.Err, Samples: []JSONSample{},
+		Blacklist: r.Blacklist, Error: r.Err, Skipped: r.Skipped, Samples: []JSONSample{},
 	}
 	if r.Address.IsValid() {
 		j.Address = r.Address.String()

@@ -38,6 +38,11 @@ type Prober struct {
 	Clock    Clock
 	Logger   zerolog.Logger
 	Progress func(Progress)
+	// Skip, when set, is asked about every resolved address before it is
+	// measured; a non-empty answer (the reason) leaves the address
+	// unmeasured, its Result carrying the reason in Skipped. The agent skips
+	// blacklisted addresses and those chronyd already measures.
+	Skip func(netip.AddrPort) string
 
 	mu   sync.Mutex // guards prog and serialises Progress calls
 	prog Progress
@@ -70,6 +75,7 @@ func (p *Prober) Probe(ctx context.Context, targets []Target) ([]Result, error) 
 	p.prog = Progress{}
 
 	runs, results := p.resolveAll(ctx, targets)
+	runs = p.skip(runs)
 	p.update(func(pr *Progress) { pr.Addresses = len(runs) })
 	var wg sync.WaitGroup
 	for k, a := range runs {
@@ -90,6 +96,22 @@ func (p *Prober) Probe(ctx context.Context, targets []Target) ([]Result, error) 
 		out[i] = *r
 	}
 	return out, ctx.Err()
+}
+
+// skip drops the addresses Skip names, recording why.
+func (p *Prober) skip(runs []*addrRun) []*addrRun {
+	if p.Skip == nil {
+		return runs
+	}
+	kept := runs[:0]
+	for _, a := range runs {
+		if why := p.Skip(a.addr); why != "" {
+			a.res.Skipped = why
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return kept
 }
 
 // update changes the progress and reports it.

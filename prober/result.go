@@ -68,6 +68,7 @@ type Result struct {
 	Blacklist      bool   // KoD DENY or RSTR: stop using this server
 
 	Err     string // why the address could not be measured, if so
+	Skipped string // why the address was deliberately not measured (Prober.Skip)
 	Samples []Sample
 }
 

@@ -44,6 +44,7 @@ const (
 type Measurement struct {
 	Origin   Origin     `json:"origin"`
 	Address  netip.Addr `json:"address"`
+	Port     int        `json:"port"`               // NTP port; carried through, not scored
 	Name     string     `json:"server"`             // the name as given (or the address)
 	Operator string     `json:"operator,omitempty"` // catalog operator; empty: derived from Name
 	// Pool marks a name whose addresses are run by independent operators

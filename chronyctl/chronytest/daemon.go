@@ -156,6 +156,9 @@ func (d *Daemon) Restart(t testing.TB) {
 	}
 }
 
+// Conf is the path of the daemon's chrony.conf (a host path).
+func (d *Daemon) Conf() string { return d.conf }
+
 // Log returns what the daemon logged so far.
 func (d *Daemon) Log() string {
 	b, _ := os.ReadFile(d.logPath)

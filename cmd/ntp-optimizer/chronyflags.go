@@ -4,64 +4,38 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronyfmt"
+	"github.com/ntp-optimizer/ntp-optimizer/config"
 )
-
-// defaultChronyTimeout bounds a command's whole conversation with chronyd:
-// chronyc's schedule of three transmissions waits 1 + 2 + 4 s.
-const defaultChronyTimeout = 7 * time.Second
 
 // chronyFlags are the flags of every command that talks to chronyd.
 func chronyFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{
-			Name:    "chrony-socket",
-			Usage:   "chronyd's command socket (default: " + strings.Join(chronyctl.DefaultSockets, ", then ") + ")",
-			EnvVars: []string{"NTP_OPTIMIZER_CHRONY_SOCKET"},
-		},
-		&cli.StringFlag{
-			Name:    "chrony-address",
-			Usage:   "chronyd's UDP command port(s), comma-separated, for read-only use when the socket cannot be used (e.g. not root)",
-			Value:   strings.Join(chronyctl.DefaultUDPAddrs, ","),
-			EnvVars: []string{"NTP_OPTIMIZER_CHRONY_ADDRESS"},
-		},
-		&cli.DurationFlag{
-			Name:    "timeout",
-			Usage:   "give up talking to chronyd after this long",
-			Value:   defaultChronyTimeout,
-			EnvVars: []string{"NTP_OPTIMIZER_TIMEOUT"},
-		},
-	}
+	return config.Flags("paths.chrony_socket", "paths.chrony_address", "chrony.timeout")
 }
 
-// dialChrony connects to chronyd as the flags say, within a context
-// bounded by --timeout; readOnly allows the UDP fallback. The caller calls
-// done when finished.
-func dialChrony(c *cli.Context, readOnly bool) (cl *chronyctl.Client, ctx context.Context, done func(), err error) {
-	timeout := c.Duration("timeout")
-	if timeout <= 0 {
-		return nil, nil, nil, usageError(fmt.Errorf("--timeout %s: want a positive duration, e.g. 7s", timeout))
-	}
-	cfg := chronyctl.Config{
-		Socket:      c.String("chrony-socket"),
+// dialChrony connects to chronyd as the configuration says, within a
+// context bounded by chrony.timeout; readOnly allows the UDP fallback. The
+// caller calls done when finished.
+func dialChrony(c *cli.Context, cfg *config.Config, readOnly bool) (cl *chronyctl.Client, ctx context.Context, done func(), err error) {
+	cc := chronyctl.Config{
+		Socket:      cfg.Paths.ChronySocket,
 		UDPFallback: readOnly,
 		Logger:      logger(c),
 	}
-	for _, a := range strings.Split(c.String("chrony-address"), ",") {
+	for _, a := range strings.Split(cfg.Paths.ChronyAddress, ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			cfg.UDPAddrs = append(cfg.UDPAddrs, a)
+			cc.UDPAddrs = append(cc.UDPAddrs, a)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cc.Validate(); err != nil {
 		return nil, nil, nil, usageError(err)
 	}
-	ctx, cancel := context.WithTimeout(c.Context, timeout)
-	cl, err = chronyctl.Dial(ctx, cfg)
+	ctx, cancel := context.WithTimeout(c.Context, cfg.Chrony.Timeout.D())
+	cl, err = chronyctl.Dial(ctx, cc)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err

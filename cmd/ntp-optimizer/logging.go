@@ -14,42 +14,11 @@ import (
 // loggerKey is the cli.App metadata key holding the configured logger.
 const loggerKey = "logger"
 
-func logFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{
-			Name:    "log-level",
-			Value:   "info",
-			Usage:   "log level: debug, info, warn or error",
-			EnvVars: []string{"NTP_OPTIMIZER_LOG_LEVEL"},
-		},
-		&cli.StringFlag{
-			Name:    "log-format",
-			Value:   "auto",
-			Usage:   "log format: console, json, or auto (console on a terminal, JSON otherwise, e.g. for journald)",
-			EnvVars: []string{"NTP_OPTIMIZER_LOG_FORMAT"},
-		},
-	}
-}
-
-// setupLogging builds the zerolog logger from the global flags and stores it
-// in the app metadata; commands fetch it with logger(c).
-func setupLogging(c *cli.Context) error {
-	l, err := newLogger(os.Stderr, c.String("log-level"), c.String("log-format"))
-	if err != nil {
-		return usageError(err)
-	}
-	if c.App.Metadata == nil {
-		c.App.Metadata = map[string]any{}
-	}
-	c.App.Metadata[loggerKey] = l
-	return nil
-}
-
 // newLogger returns a logger writing to w at the given level and format.
 func newLogger(w *os.File, level, format string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
-		return zerolog.Nop(), fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return zerolog.Nop(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	var out io.Writer
 	switch format {
@@ -64,13 +33,13 @@ func newLogger(w *os.File, level, format string) (zerolog.Logger, error) {
 			out = w
 		}
 	default:
-		return zerolog.Nop(), fmt.Errorf("--log-format %q: want console, json or auto", format)
+		return zerolog.Nop(), fmt.Errorf("log format %q: want console, json or auto", format)
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// logger returns the logger set up by setupLogging (a no-op logger if the
-// app was run without it, as in some tests).
+// logger returns the logger set up before the command ran (a no-op logger
+// if the app was run without it, as in some tests).
 func logger(c *cli.Context) zerolog.Logger {
 	if l, ok := c.App.Metadata[loggerKey].(zerolog.Logger); ok {
 		return l

@@ -35,8 +35,8 @@ func newApp() *cli.App {
 			"reachability), scores them reliability-first, rejects falsetickers and\n" +
 			"unsynchronised or rate-limiting servers, and makes the NTP daemon use the\n" +
 			"best diverse set. On chronyd it works live over chronyd's command socket.",
-		Flags:                logFlags(),
-		Before:               setupLogging,
+		Flags:                globalFlags(),
+		Before:               setup,
 		Commands:             commands(),
 		EnableBashCompletion: true,
 		// Errors are printed once, by exitCode, with the code they map to.
@@ -50,13 +50,14 @@ func newApp() *cli.App {
 // commands lists the subcommands in the order --help shows them.
 func commands() []*cli.Command {
 	return []*cli.Command{
-		versionCommand(),
+		applyCommand(),
 		sourcesCommand(),
 		statusCommand(),
 		probeCommand(),
 		installCommand(),
 		uninstallCommand(),
 		manCommand(),
+		versionCommand(),
 	}
 }
 

@@ -1,77 +1,91 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
-	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
-	"github.com/ntp-optimizer/ntp-optimizer/internal/srvname"
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
 func probeCommand() *cli.Command {
-	def := prober.DefaultConfig()
+	flags := config.Flags("testing.samples_per_server", "testing.spacing", "testing.timeout", "servers_files", "selection")
+	flags = append(flags,
+		&cli.IntFlag{Name: "port", Value: prober.DefaultConfig().Port, Usage: "NTP port of servers given without one"},
+		&cli.BoolFlag{Name: "json", Usage: "print one JSON array, one object per address"},
+	)
 	return &cli.Command{
 		Name:      "probe",
 		Usage:     "measure NTP servers and print the performance table (changes nothing)",
 		ArgsUsage: "[SERVER...]",
 		Description: "Sends a few NTP requests to every address of each SERVER (and of each line of\n" +
 			"--servers-file), politely: at most 8 per address, at least 2 s apart for any\n" +
-			"non-loopback address, all addresses in parallel. Prints offset, delay, jitter,\n" +
-			"stratum and reachability per address, best (lowest jitter) first.",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "samples", Value: def.Samples, Usage: fmt.Sprintf("requests per address, 1..%d", prober.MaxSamples), EnvVars: []string{"NTP_OPTIMIZER_SAMPLES"}},
-			&cli.DurationFlag{Name: "spacing", Value: def.Spacing, Usage: "time between requests to one address (never under 2s off loopback)", EnvVars: []string{"NTP_OPTIMIZER_SPACING"}},
-			&cli.DurationFlag{Name: "timeout", Value: def.Timeout, Usage: "longest wait for one reply", EnvVars: []string{"NTP_OPTIMIZER_TIMEOUT"}},
-			&cli.StringFlag{Name: "servers-file", Usage: "file with one server per line (# starts a comment)", EnvVars: []string{"NTP_OPTIMIZER_SERVERS_FILE"}},
-			&cli.IntFlag{Name: "port", Value: def.Port, Usage: "NTP port", EnvVars: []string{"NTP_OPTIMIZER_PORT"}},
-			&cli.BoolFlag{Name: "json", Usage: "print one JSON array, one object per address", EnvVars: []string{"NTP_OPTIMIZER_JSON"}},
-		},
+			"non-loopback address, all addresses in parallel. Scores every address as apply\n" +
+			"would (the [selection] settings) and prints offset, delay, jitter, stratum,\n" +
+			"reachability, score, verdict and the reason, best first. SERVER is a name or\n" +
+			"address, optionally with :PORT ([v6]:PORT).",
+		Flags:  flags,
 		Action: runProbe,
 	}
 }
 
 func runProbe(c *cli.Context) error {
-	cfg := prober.DefaultConfig()
-	cfg.Samples, cfg.Spacing, cfg.Timeout, cfg.Port = c.Int("samples"), c.Duration("spacing"), c.Duration("timeout"), c.Int("port")
-	cfg.FinalWaitMin = min(cfg.FinalWaitMin, cfg.Timeout)
-	if err := cfg.Validate(); err != nil {
+	l, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg := l.Config
+	pc := proberConfig(&cfg)
+	pc.Port = c.Int("port")
+	if err := pc.Validate(); err != nil {
 		return usageError(err)
 	}
-	names, err := probeNames(c.Args().Slice(), c.String("servers-file"))
-	if err != nil {
-		return err
+
+	// The servers to probe: the arguments and --servers-file, parsed and
+	// validated as every server list is (errors name file and line).
+	dc := discovery.DefaultConfig()
+	dc.NoDiscovery, dc.Servers, dc.ServersFiles = true, c.Args().Slice(), cfg.ServersFiles
+	dc.MaxCandidates = discovery.MaxCandidates
+	if err := dc.Validate(); err != nil {
+		return usageError(err)
 	}
-	p := prober.New(cfg, logger(c))
+	disc := &discovery.Discoverer{Log: logger(c).Level(zerolog.WarnLevel)}
+	found, err := disc.Discover(c.Context, dc, nil)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(found.Candidates) == 0 {
+		return usageError(errors.New("no servers: give SERVER arguments or --servers-file"))
+	}
+
+	p := prober.New(pc, logger(c))
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.Progress = func(pr prober.Progress) {
-			fmt.Fprintf(f, "\rprobing %d/%d addresses: %d requests sent, %d answered ", pr.AddressesDone, pr.Addresses, pr.SamplesSent, pr.SamplesOK)
-		}
+		p.Progress = progressLine(f)
 		defer fmt.Fprint(f, "\r\033[K")
 	}
-	targets := make([]prober.Target, len(names))
-	for i, n := range names {
-		targets[i] = prober.Target{Name: n}
-	}
-	results, err := p.Probe(c.Context, targets)
+	results, err := p.Probe(c.Context, agent.Targets(found.Candidates))
 	if err != nil {
 		return err
 	}
-	sortResults(results)
+	ev, err := agent.Evaluate(agent.EvalInput{Probes: results, Candidates: found.Candidates},
+		scoring.State{}, time.Now(), cfg.Scoring())
+	if err != nil {
+		return err
+	}
 	if c.Bool("json") {
-		err = writeProbeJSON(c.App.Writer, results)
+		err = writeJSON(c.App.Writer, ev.Reports)
 	} else {
-		err = writeProbeTable(c.App.Writer, results)
+		err = writeCandidateTable(c.App.Writer, ev.Reports)
 	}
 	if err != nil {
 		return err
@@ -82,120 +96,20 @@ func runProbe(c *cli.Context) error {
 	return nil
 }
 
-// probeNames validates the servers from the arguments and the file.
-func probeNames(args []string, file string) ([]string, error) {
-	var names []string
-	for _, a := range args {
-		if err := srvname.Validate(a); err != nil {
-			return nil, usageError(err)
-		}
-		names = append(names, a)
-	}
-	if file != "" {
-		fromFile, err := readServersFile(file)
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, fromFile...)
-	}
-	if len(names) == 0 {
-		return nil, usageError(errors.New("no servers: give SERVER arguments or --servers-file"))
-	}
-	return names, nil
+// proberConfig is the [testing] section as the prober's configuration.
+func proberConfig(cfg *config.Config) prober.Config {
+	pc := prober.DefaultConfig()
+	pc.Samples = cfg.Testing.SamplesPerServer
+	pc.Spacing = cfg.Testing.Spacing.D()
+	pc.Timeout = cfg.Testing.Timeout.D()
+	pc.FinalWaitMin = min(pc.FinalWaitMin, pc.Timeout)
+	return pc
 }
 
-// readServersFile reads one server per line; '#' starts a comment, blank
-// lines are skipped, and a bad name is reported as FILE:LINE.
-func readServersFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, usageError(fmt.Errorf("--servers-file: %w", err))
+// progressLine draws one self-overwriting progress line on a terminal.
+func progressLine(f *os.File) func(prober.Progress) {
+	return func(pr prober.Progress) {
+		fmt.Fprintf(f, "\rprobing %d/%d addresses: %d requests sent, %d answered ",
+			pr.AddressesDone, pr.Addresses, pr.SamplesSent, pr.SamplesOK)
 	}
-	defer f.Close()
-	var names []string
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(text)
-		switch len(fields) {
-		case 0:
-			continue
-		case 1:
-		default:
-			return nil, usageError(fmt.Errorf("%s:%d: one server per line, got %q", path, line, strings.TrimSpace(text)))
-		}
-		if err := srvname.Validate(fields[0]); err != nil {
-			return nil, usageError(fmt.Errorf("%s:%d: %w", path, line, err))
-		}
-		names = append(names, fields[0])
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return names, nil
-}
-
-// sortResults orders by jitter (scoring will replace this); addresses with
-// fewer than two answers, unsynchronised or KoD ones come after those, and
-// unreachable ones last; ties by delay, then name and address.
-func sortResults(rs []prober.Result) {
-	rank := func(r prober.Result) int {
-		switch {
-		case r.SamplesOK >= 2 && !r.Unsynchronized && r.KoD == "":
-			return 0
-		case r.SamplesOK >= 1:
-			return 1
-		}
-		return 2
-	}
-	slices.SortStableFunc(rs, func(a, b prober.Result) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.Jitter, b.Jitter), cmp.Compare(a.Delay, b.Delay),
-			strings.Compare(a.Server, b.Server), a.Address.Compare(b.Address))
-	})
-}
-
-func writeProbeJSON(w io.Writer, rs []prober.Result) error {
-	out := make([]prober.JSONResult, len(rs))
-	for i, r := range rs {
-		out[i] = r.JSON()
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-func writeProbeTable(w io.Writer, rs []prober.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Rank\tServer\tAddress\tOffset(ms)\tDelay(ms)\tJitter(ms)\tStratum\tReach(%)\tNote\t")
-	for i, r := range rs {
-		addr, off, delay, jit, stratum := "-", "-", "-", "-", "-"
-		if r.Address.IsValid() {
-			addr = r.Address.String()
-		}
-		if r.SamplesOK > 0 {
-			off = fmt.Sprintf("%+.3f", r.Offset.Seconds()*1e3)
-			delay = fmt.Sprintf("%.3f", r.Delay.Seconds()*1e3)
-			stratum = fmt.Sprint(r.Stratum)
-		}
-		if r.SamplesOK > 1 {
-			jit = fmt.Sprintf("%.3f", r.Jitter.Seconds()*1e3)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t\n", i+1, r.Server, addr, off, delay, jit, stratum, 100*r.Reach, note(r))
-	}
-	return tw.Flush()
-}
-
-// note says what an operator should know beyond the numbers.
-func note(r prober.Result) string {
-	var n []string
-	if r.Unsynchronized {
-		n = append(n, "unsynchronised")
-	}
-	if r.KoD != "" {
-		n = append(n, "KoD "+r.KoD)
-	}
-	if r.Err != "" && r.KoD == "" {
-		n = append(n, r.Err)
-	}
-	return strings.Join(n, "; ")
 }

@@ -54,7 +54,8 @@ func TestProbeAgainstLab(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
 		require.Len(t, rows, 4)
 		for _, k := range []string{"server", "address", "port", "offset_s", "delay_s", "jitter_s", "stratum", "refid",
-			"leap", "root_distance_s", "reach", "samples_sent", "samples_ok", "kod", "unsynchronized"} {
+			"leap", "root_distance_s", "reach", "samples_sent", "samples_ok", "kod", "unsynchronized",
+			"score", "verdict", "reason"} {
 			require.Contains(t, rows[0], k)
 		}
 		byServer := map[string]map[string]any{}
@@ -67,7 +68,11 @@ func TestProbeAgainstLab(t *testing.T) {
 		require.EqualValues(t, 1, good["reach"])
 		require.EqualValues(t, 4, good["samples_ok"])
 		require.EqualValues(t, 1, good["stratum"])
+		require.Equal(t, "selected", good["verdict"])
+		require.Greater(t, good["score"], 90.0)
 		require.Equal(t, "DENY", byServer[addr("kod")]["kod"])
+		require.Equal(t, "rejected", byServer[addr("kod")]["verdict"])
+		require.Contains(t, byServer[addr("kod")]["reason"], "DENY")
 		require.EqualValues(t, 1, byServer[addr("kod")]["samples_sent"])
 		require.Equal(t, rows[3], byServer[addr("dead")], "unreachable last")
 		require.Nil(t, byServer[addr("dead")]["offset_s"])
@@ -78,9 +83,11 @@ func TestProbeAgainstLab(t *testing.T) {
 		require.Zero(t, code, errOut)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		require.Len(t, lines, 4, out)
-		require.Equal(t, []string{"Rank", "Server", "Address", "Offset(ms)", "Delay(ms)", "Jitter(ms)", "Stratum", "Reach(%)", "Note"}, strings.Fields(lines[0]))
+		require.Equal(t, []string{"Rank", "Server", "Address", "Offset(ms)", "Delay(ms)", "Jitter(ms)", "Stratum", "Reach(%)", "Score", "Verdict", "Reason"}, strings.Fields(lines[0]))
 		require.Equal(t, []string{"1", addr("good"), addr("good")}, strings.Fields(lines[1])[:3])
-		require.Contains(t, lines[3], "KoD DENY")
+		require.Contains(t, lines[1], "selected")
+		require.Contains(t, lines[3], "rejected")
+		require.Contains(t, lines[3], "DENY")
 	})
 }
 
@@ -97,10 +104,10 @@ func TestProbeBadInput(t *testing.T) {
 	}{
 		{"no servers", []string{"probe"}, "no servers"},
 		{"bad argument", []string{"probe", "bad\nname"}, "invalid server name"},
-		{"two per line", []string{"probe", "--servers-file", bad}, bad + ":3: one server per line"},
+		{"two per line", []string{"probe", "--servers-file", bad}, bad + ":3: bad server entry \"bad\": one server per line"},
 		{"bad name in file", []string{"probe", "--servers-file", inj}, inj + ":2: invalid server name"},
 		{"missing file", []string{"probe", "--servers-file", filepath.Join(dir, "nope")}, "no such file"},
-		{"too many samples", []string{"probe", "--samples", "9", "x.example"}, "samples = 9, want 1..8"},
+		{"too many samples", []string{"probe", "--samples", "9", "x.example"}, "testing.samples_per_server = 9 (from flag --samples): must be between 1 and 8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,7 +33,11 @@ func runSources(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("sources takes no arguments, got %q", c.Args().Slice()))
 	}
-	cl, ctx, done, err := dialChrony(c, true)
+	l, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	cl, ctx, done, err := dialChrony(c, &l.Config, true)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func TestSourcesErrors(t *testing.T) {
 	require.Contains(t, stderr, "is not there: is chronyd running?")
 	require.Contains(t, stderr, "nothing listens on 127.0.0.1:9")
 
-	_, stderr, code = runSerial(t, "sources", "--timeout", "0s")
+	_, stderr, code = runSerial(t, "sources", "--chrony-timeout", "0s")
 	require.Equal(t, exitUsage, code, stderr)
 	_, stderr, code = runSerial(t, "sources", "--chrony-address", "localhost:323")
 	require.Equal(t, exitUsage, code, stderr)

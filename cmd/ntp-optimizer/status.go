@@ -1,42 +1,175 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronyfmt"
+	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/fallback"
+	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
 func statusCommand() *cli.Command {
+	flags := append([]cli.Flag{
+		&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+	}, nameFlags()...)
+	flags = append(flags, chronyFlags()...)
+	flags = append(flags, config.Flags("paths.state_dir")...)
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show chronyd's tracking report in the layout of chronyc tracking",
-		Flags: append(append([]cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print the tracking report as JSON"},
-		}, nameFlags()...), chronyFlags()...),
+		Usage: "show chronyd's tracking report (chronyc tracking layout) and the agent's last run, set and timer",
+		Description: "The first block is chronyd's tracking report, line for line as chronyc tracking\n" +
+			"prints it. The second says which NTP daemon ntp-optimizer manages and how it was\n" +
+			"detected, the last run's outcome, the selected and managed sources, and when the\n" +
+			"systemd timer last ran and runs next.",
+		Flags:  flags,
 		Action: runStatus,
 	}
+}
+
+// statusReport is `status --json`.
+type statusReport struct {
+	Daemon   string                         `json:"daemon"`
+	Tracking *chronyctl.Tracking            `json:"tracking,omitempty"`
+	LastRun  *agent.RunSummary              `json:"last_run,omitempty"`
+	Managed  map[string]agent.ManagedSource `json:"managed"`
+	Timer    timerStatus                    `json:"timer"`
+}
+
+type timerStatus struct {
+	Installed bool      `json:"installed"`
+	Last      time.Time `json:"last,omitzero"`
+	Next      time.Time `json:"next,omitzero"`
+	Note      string    `json:"note,omitempty"`
 }
 
 func runStatus(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("status takes no arguments, got %q", c.Args().Slice()))
 	}
-	cl, ctx, done, err := dialChrony(c, true)
+	l, err := loadConfig(c)
 	if err != nil {
 		return err
 	}
-	defer done()
-	t, err := cl.Tracking(ctx)
-	if err != nil {
-		return err
+	cfg := &l.Config
+	rep := statusReport{Managed: map[string]agent.ManagedSource{}}
+	var (
+		cl   *chronyctl.Client
+		ctx  context.Context
+		done = func() {}
+	)
+	if cfg.Backend == "auto" || cfg.Backend == "chrony" {
+		var derr error
+		cl, ctx, done, derr = dialChrony(c, cfg, true)
+		if derr == nil {
+			defer done()
+			t, err := cl.Tracking(ctx)
+			if err != nil {
+				return err
+			}
+			rep.Tracking = &t
+			rep.Daemon = "chronyd (command socket " + strings.TrimPrefix(cl.Remote(), "unix:") + " answers)"
+		} else if cfg.Backend == "chrony" {
+			return derr
+		}
 	}
+	if rep.Tracking == nil {
+		d, err := (fallback.Detector{}).Detect(c.Context)
+		if err != nil {
+			return fmt.Errorf("chronyd's command socket does not answer and %w", err)
+		}
+		rep.Daemon = d.String()
+	}
+	log := logger(c)
+	st, err := (&agent.Store{Dir: cfg.Paths.StateDir, Logger: log, ReadOnly: true}).LoadState()
+	if err != nil {
+		log.Warn().Err(err).Msg("agent state not readable")
+	}
+	rep.LastRun, rep.Managed = st.LastRun, st.Managed
+	rep.Timer = readTimer(c.Context)
+
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(t)
+		return writeJSON(c.App.Writer, rep)
 	}
-	return chronyfmt.Tracking(ctx, c.App.Writer, t, chronyfmt.Options{Names: nameMode(c)}, cl.SourceName)
+	w := c.App.Writer
+	if rep.Tracking != nil {
+		if err := chronyfmt.Tracking(ctx, w, *rep.Tracking, chronyfmt.Options{Names: nameMode(c)}, cl.SourceName); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	return writeAgentStatus(w, &rep)
 }
+
+// readTimer asks systemd about ntp-optimizer.timer.
+func readTimer(ctx context.Context) timerStatus {
+	if !fallback.SystemdRunning("") {
+		return timerStatus{Note: "systemd is not running"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	sd, err := schedule.Connect(ctx)
+	if err != nil {
+		return timerStatus{Note: err.Error()}
+	}
+	defer sd.Close()
+	tt, err := sd.TimerTimes(ctx, schedule.TimerName, nil)
+	if err != nil {
+		return timerStatus{Note: "not installed (ntp-optimizer install): " + err.Error()}
+	}
+	if tt.Last.IsZero() && tt.Next.IsZero() {
+		return timerStatus{Note: "not installed or not enabled (ntp-optimizer install)"}
+	}
+	return timerStatus{Installed: true, Last: tt.Last, Next: tt.Next}
+}
+
+// statusLine prints one "Label           : value" line, as chronyc does.
+func statusLine(w io.Writer, label, value string) {
+	fmt.Fprintf(w, "%-16s: %s\n", label, value)
+}
+
+func writeAgentStatus(w io.Writer, r *statusReport) error {
+	statusLine(w, "NTP daemon", r.Daemon)
+	if lr := r.LastRun; lr != nil {
+		what := string(lr.Outcome)
+		if lr.Reason != "" {
+			what += ": " + lr.Reason
+		}
+		statusLine(w, "Last run", fmt.Sprintf("%s, %s (run %s, %.1f s)",
+			lr.Time.UTC().Format("Mon Jan 02 15:04:05 2006 UTC"), what, lr.RunID, lr.Duration))
+		statusLine(w, "Selected", strings.Join(lr.Selected, ", "))
+	} else {
+		statusLine(w, "Last run", "never (ntp-optimizer apply)")
+	}
+	managed := make([]string, 0, len(r.Managed))
+	for a := range r.Managed {
+		managed = append(managed, a)
+	}
+	slices.Sort(managed)
+	statusLine(w, "Added by agent", fmt.Sprintf("%d: %s", len(managed), strings.Join(managed, ", ")))
+	switch t := r.Timer; {
+	case t.Installed:
+		last, next := "never", "not scheduled"
+		if !t.Last.IsZero() {
+			last = t.Last.UTC().Format("Mon Jan 02 15:04:05 2006 UTC")
+		}
+		if !t.Next.IsZero() {
+			next = t.Next.UTC().Format("Mon Jan 02 15:04:05 2006 UTC")
+		}
+		statusLine(w, "Timer last run", last)
+		statusLine(w, "Timer next run", next)
+	default:
+		statusLine(w, "Timer", t.Note)
+	}
+	return nil
+}
+

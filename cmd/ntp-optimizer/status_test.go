@@ -20,7 +20,10 @@ var movingTrackingLines = map[string]bool{"System time": true, "Root dispersion"
 // updated its clock between the calls (Ref time differs), so the caller
 // tries again.
 func compareTracking(t *testing.T, ours, theirs string) (ok bool) {
-	a, b := lines(ours), lines(theirs)
+	tracking, agentPart, found := strings.Cut(ours, "\n\n")
+	require.True(t, found, "a blank line separates the tracking report from the agent's status:\n%s", ours)
+	require.Contains(t, agentPart, "NTP daemon      : chronyd")
+	a, b := lines(tracking+"\n"), lines(theirs)
 	require.Len(t, a, 13, ours)
 	require.Len(t, b, 13, theirs)
 	for i := range a {
@@ -77,8 +80,15 @@ func TestStatusJSON(t *testing.T) {
 	d, srv := labDaemon(t, chronytest.V43)
 	out, stderr, code := runSerial(t, "status", "--json", "--chrony-socket", d.Socket)
 	require.Zero(t, code, stderr)
-	var tr chronyctl.Tracking
-	require.NoError(t, json.Unmarshal([]byte(out), &tr))
+	var st struct {
+		Daemon   string             `json:"daemon"`
+		Tracking chronyctl.Tracking `json:"tracking"`
+		Timer    struct{ Note string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	require.Contains(t, st.Daemon, "chronyd")
+	require.NotEmpty(t, st.Timer.Note, "no systemd here")
+	tr := st.Tracking
 	require.Equal(t, srv.Addr, tr.Address.IP)
 	require.Equal(t, 3, tr.Stratum)
 	require.Equal(t, chronyctl.LeapNormal, tr.Leap)

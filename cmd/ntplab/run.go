@@ -21,6 +21,7 @@ func runCommand() *cli.Command {
 		ArgsUsage: "SCENARIO.toml",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "base", Value: ntplab.DefaultBase.String(), Usage: "first server address; the others follow it"},
+			&cli.BoolFlag{Name: "spread", Usage: "put each server in its own /24 (base, base+256, ...), like independent networks"},
 			&cli.UintFlag{Name: "port", Value: ntplab.DefaultPort, Usage: "UDP port for every server (0: an ephemeral port each)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed for the servers' random draws (0: the scenario's, or random)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the servers as a JSON array instead of a table"},
@@ -41,7 +42,7 @@ func runCommand() *cli.Command {
 			if c.Uint("port") > 65535 {
 				return fmt.Errorf("--port %d: want 0..65535", c.Uint("port"))
 			}
-			lab, err := ntplab.Start(sc, ntplab.Options{Base: base, Port: uint16(c.Uint("port")), Seed: c.Uint64("seed")})
+			lab, err := ntplab.Start(sc, ntplab.Options{Base: base, Port: uint16(c.Uint("port")), Seed: c.Uint64("seed"), Spread: c.Bool("spread")})
 			if err != nil {
 				return err
 			}

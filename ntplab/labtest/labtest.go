@@ -22,11 +22,19 @@ const attempts = 8
 // failure can be replayed with Options.Seed.
 func Start(t testing.TB, sc *ntplab.Scenario) *ntplab.Lab {
 	t.Helper()
+	return StartWith(t, sc, ntplab.Options{})
+}
+
+// StartWith is Start with options (Spread, Seed); Base and Port are chosen
+// at random as for Start.
+func StartWith(t testing.TB, sc *ntplab.Scenario, opt ntplab.Options) *ntplab.Lab {
+	t.Helper()
 	var lastErr error
 	for range attempts {
 		base := netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), 1})
 		port := uint16(20000 + rand.IntN(40000))
-		lab, err := ntplab.Start(sc, ntplab.Options{Base: base, Port: port})
+		opt.Base, opt.Port = base, port
+		lab, err := ntplab.Start(sc, opt)
 		if errors.Is(err, syscall.EADDRINUSE) {
 			lastErr = err
 			continue

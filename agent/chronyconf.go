@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// DefaultChronyConf is Debian's and Ubuntu's chrony configuration file.
+const DefaultChronyConf = "/etc/chrony/chrony.conf"
+
+// maxIncludeDepth bounds include/confdir recursion (chronyd itself allows
+// nesting; a loop must not hang us).
+const maxIncludeDepth = 10
+
+// ChronyConf is what the agent needs to know from chronyd's configuration.
+type ChronyConf struct {
+	Files      []string // every file read, in order
+	SourceDirs []string // `sourcedir` directories, in order of appearance
+}
+
+// ReadChronyConf reads chronyd's configuration file path and everything it
+// pulls in with `include` (glob patterns) and `confdir` (the *.conf files of
+// each directory, in lexicographic order, the first directory winning on a
+// name clash — chrony.conf(5)), collecting the `sourcedir` directives.
+func ReadChronyConf(path string) (*ChronyConf, error) {
+	c := &ChronyConf{}
+	if err := c.read(path, 0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *ChronyConf) read(path string, depth int) error {
+	if depth > maxIncludeDepth {
+		return fmt.Errorf("%s: includes nested more than %d deep (a loop?)", path, maxIncludeDepth)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && depth == 0 {
+			return fmt.Errorf("chronyd's configuration %s is not there (use --chrony-conf): %w", path, err)
+		}
+		return fmt.Errorf("read chronyd configuration: %w", err)
+	}
+	defer f.Close()
+	c.Files = append(c.Files, path)
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || strings.ContainsAny(fields[0][:1], "#!;%") {
+			continue
+		}
+		switch strings.ToLower(fields[0]) {
+		case "sourcedir":
+			c.SourceDirs = append(c.SourceDirs, fields[1:]...)
+		case "include":
+			for _, pattern := range fields[1:] {
+				matches, err := filepath.Glob(pattern)
+				if err != nil {
+					return fmt.Errorf("%s:%d: include %q: %w", path, line, pattern, err)
+				}
+				for _, m := range matches {
+					if err := c.read(m, depth+1); err != nil {
+						return err
+					}
+				}
+			}
+		case "confdir":
+			for _, m := range confdirFiles(fields[1:]) {
+				if err := c.read(m, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
+// confdirFiles lists the *.conf files of dirs the way chronyd loads them:
+// sorted by file name, the first directory winning when two have the same name.
+func confdirFiles(dirs []string) []string {
+	byName := map[string]string{}
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			continue // chronyd ignores a missing confdir
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".conf") {
+				continue
+			}
+			if _, seen := byName[e.Name()]; !seen {
+				byName[e.Name()] = filepath.Join(d, e.Name())
+			}
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	files := make([]string, len(names))
+	for i, n := range names {
+		files[i] = byName[n]
+	}
+	return files
+}
+
+// PersistentSourceDir picks the sourcedir the agent writes its sources file
+// to: the first one that is not under /run or /var/run (those are for
+// DHCP-provided servers and vanish at boot).
+func (c *ChronyConf) PersistentSourceDir() (string, error) {
+	for _, d := range c.SourceDirs {
+		clean := filepath.Clean(d)
+		if strings.HasPrefix(clean, "/run/") || strings.HasPrefix(clean, "/var/run/") {
+			continue
+		}
+		return clean, nil
+	}
+	return "", fmt.Errorf("no persistent `sourcedir` in %s: add `sourcedir /etc/chrony/sources.d` "+
+		"so the selected sources survive a chronyd restart", strings.Join(c.Files, ", "))
+}

@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
+)
+
+// EvalInput is what one run measured.
+type EvalInput struct {
+	// Probes are direct measurements, one per address (skipped addresses
+	// included, unmeasured).
+	Probes []prober.Result
+	// Daemon are the daemon's own measurements (chronyd's statistics); for
+	// an address in both, the daemon's view is used.
+	Daemon []scoring.Measurement
+	// Candidates are what discovery knows about the names.
+	Candidates []discovery.Candidate
+	// Current are the members of the daemon's set as scoring should see
+	// them (all its NTP sources, or under add-only the managed ones).
+	Current map[netip.Addr]bool
+}
+
+// Evaluation is a decision together with the per-candidate reports the
+// table, --json and history show.
+type Evaluation struct {
+	Decision scoring.Decision
+	State    scoring.State
+	// Reports are in rank order; names that gave no address to measure
+	// come last.
+	Reports []CandidateReport
+}
+
+// Evaluate scores what was measured and decides the set.
+func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config) (Evaluation, error) {
+	cands := CandidateIndex(in.Candidates)
+	byAddr := map[netip.Addr]*prober.Result{}
+	var unmeasured []CandidateReport
+	for i := range in.Probes {
+		r := &in.Probes[i]
+		if !r.Address.IsValid() {
+			unmeasured = append(unmeasured, unresolved(r))
+			continue
+		}
+		byAddr[r.Address] = r
+	}
+
+	var ms []scoring.Measurement
+	seen := map[netip.Addr]bool{}
+	for _, m := range in.Daemon {
+		if r := byAddr[m.Address]; r != nil {
+			if c := candidateOf(r, cands); c != nil {
+				describe(&m, c)
+				if m.Name == "" || m.Name == m.Address.String() {
+					m.Name = c.Name
+				}
+			}
+		}
+		ms = append(ms, m)
+		seen[m.Address] = true
+	}
+	for i := range in.Probes {
+		r := &in.Probes[i]
+		if !r.Address.IsValid() || seen[r.Address] {
+			continue
+		}
+		ms = append(ms, FromProbe(r, candidateOf(r, cands)))
+		seen[r.Address] = true
+	}
+	for i := range ms {
+		ms[i].Current = in.Current[ms[i].Address]
+	}
+
+	dec, next, err := scoring.Decide(scoring.Input{Measurements: ms}, st, now, cfg)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	ev := Evaluation{Decision: dec, State: next}
+	for _, c := range dec.Candidates {
+		rep := CandidateReport{Candidate: c}
+		if r := byAddr[c.Address]; r != nil && c.Origin == scoring.OriginProbe {
+			rep.Error = r.Err
+			if r.Skipped != "" {
+				rep.Error = "not measured: " + r.Skipped
+			}
+			rep.Samples = r.JSON().Samples
+		}
+		ev.Reports = append(ev.Reports, rep)
+	}
+	for i := range unmeasured {
+		unmeasured[i].Rank = len(ev.Reports) + 1
+		ev.Reports = append(ev.Reports, unmeasured[i])
+	}
+	return ev, nil
+}
+
+// candidateOf finds what discovery knows about the names r came from; a
+// pinned name wins, so `keep` holds even when another name shares the
+// address.
+func candidateOf(r *prober.Result, cands map[string]*discovery.Candidate) *discovery.Candidate {
+	var found *discovery.Candidate
+	for _, n := range append([]string{r.Server}, r.Aliases...) {
+		c := cands[strings.ToLower(n)]
+		if c == nil {
+			continue
+		}
+		if found == nil || c.Pinned && !found.Pinned {
+			found = c
+		}
+	}
+	return found
+}
+
+// unresolved reports a name that gave no address to measure.
+func unresolved(r *prober.Result) CandidateReport {
+	reason := r.Err
+	if reason == "" {
+		reason = "no address"
+	}
+	return CandidateReport{
+		Candidate: scoring.Candidate{
+			Measurement: scoring.Measurement{Origin: scoring.OriginProbe, Name: r.Server, Port: r.Port},
+			Verdict:     scoring.Rejected,
+			Reason:      "not measured: " + reason,
+		},
+		Error: r.Err,
+	}
+}
+
+// CandidateIndex maps lower-cased candidate names to the candidates.
+func CandidateIndex(cs []discovery.Candidate) map[string]*discovery.Candidate {
+	m := make(map[string]*discovery.Candidate, len(cs))
+	for i := range cs {
+		m[strings.ToLower(cs[i].Name)] = &cs[i]
+	}
+	return m
+}

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
+)
+
+// Outcome is how a run ended.
+type Outcome string
+
+// The outcomes; the command maps them to exit codes.
+const (
+	OutcomeApplied    Outcome = "applied"     // the set changed
+	OutcomeUnchanged  Outcome = "unchanged"   // nothing to do
+	OutcomeDryRun     Outcome = "dry-run"     // decided, changed nothing
+	OutcomeRolledBack Outcome = "rolled-back" // changed, failed verification, undone
+	OutcomeNoUsable   Outcome = "no-usable"   // no candidate passed the filters
+	OutcomeFailed     Outcome = "failed"      // an error stopped the run
+)
+
+// Errors Run returns for outcomes the caller must tell apart.
+var (
+	ErrRolledBack = errors.New("the change was rolled back")
+	ErrNoUsable   = errors.New("no usable NTP servers")
+	// ErrStateNotSaved: the run did its job but could not record it.
+	ErrStateNotSaved = errors.New("state could not be saved")
+	// ErrInput: the operator's input is bad (a server list entry); nothing
+	// was touched.
+	ErrInput = errors.New("bad input")
+)
+
+// Report is the decision document of one run: what `apply --json` prints,
+// what history keeps, and what the log and the table are made from.
+type Report struct {
+	RunID      string            `json:"run_id"`
+	Time       time.Time         `json:"time"`
+	Duration   float64           `json:"duration_s"`
+	Backend    string            `json:"backend"`
+	Policy     string            `json:"policy"`
+	DryRun     bool              `json:"dry_run"`
+	Outcome    Outcome           `json:"outcome"`
+	Reason     string            `json:"reason,omitempty"` // why it failed or rolled back
+	Changed    bool              `json:"changed"`
+	RolledBack bool              `json:"rolled_back"`
+	Selected   []string          `json:"selected"` // addresses, best first
+	Added      []scoring.Change  `json:"added"`
+	Removed    []scoring.Change  `json:"removed"`
+	Candidates []CandidateReport `json:"candidates"`
+	Region     *discovery.Region `json:"region,omitempty"`
+	Relaxed    []string          `json:"relaxed,omitempty"`
+	Notes      []string          `json:"notes,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Diff       string            `json:"diff,omitempty"` // file backends, --dry-run
+}
+
+func (r *Report) warn(msg string) { r.Warnings = append(r.Warnings, msg) }
+
+func (r *Report) summary() *RunSummary {
+	return &RunSummary{RunID: r.RunID, Time: r.Time, Outcome: r.Outcome, Reason: r.Reason,
+		Duration: r.Duration, Selected: r.Selected, Changed: r.Changed}
+}

@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
+)
+
+// stateVersion is written into state.json; a newer version is refused
+// rather than misread.
+const stateVersion = 1
+
+// State is what the agent remembers between runs (state.json).
+type State struct {
+	Version int `json:"version"`
+	// Scoring holds the hysteresis counters and the blacklist.
+	Scoring scoring.State `json:"scoring"`
+	// Managed are the sources the agent added and has not removed since,
+	// by address: the policy add-only removes only these.
+	Managed map[string]ManagedSource `json:"managed,omitempty"`
+	// LastRun summarises the latest run, for `status`.
+	LastRun *RunSummary `json:"last_run,omitempty"`
+	// Counters only ever grow (Prometheus counters).
+	Counters Counters `json:"counters"`
+	// Notify is the notifier's throttle state, opaque here.
+	Notify json.RawMessage `json:"notify,omitempty"`
+}
+
+// ManagedSource is a source the agent added.
+type ManagedSource struct {
+	Name    string    `json:"server"`
+	Port    int       `json:"port,omitempty"`
+	AddedAt time.Time `json:"added_at"`
+	RunID   string    `json:"run_id"`
+}
+
+// Counters are totals across runs.
+type Counters struct {
+	Runs      int `json:"runs"`
+	Changes   int `json:"changes"`   // runs that changed the set
+	Rollbacks int `json:"rollbacks"` // runs rolled back
+	Failures  int `json:"failures"`  // runs that failed
+}
+
+// RunSummary is the short form of a run kept in state.json.
+type RunSummary struct {
+	RunID    string    `json:"run_id"`
+	Time     time.Time `json:"time"`
+	Outcome  Outcome   `json:"outcome"`
+	Reason   string    `json:"reason,omitempty"`
+	Duration float64   `json:"duration_s"`
+	Selected []string  `json:"selected"`
+	Changed  bool      `json:"changed"`
+}
+
+// LoadState reads state.json; a missing or unparseable file gives an empty
+// state (the latter moved aside with a warning).
+func (s *Store) LoadState() (State, error) {
+	st := State{Version: stateVersion}
+	_, err := s.loadJSON(stateFile, &st)
+	if err == nil && st.Version > stateVersion {
+		err = fmt.Errorf("%s was written by a newer ntp-optimizer (state version %d, this one knows %d): "+
+			"not reading or overwriting it", s.path(stateFile), st.Version, stateVersion)
+	}
+	if err != nil {
+		st = State{Version: stateVersion}
+	}
+	if st.Managed == nil {
+		st.Managed = map[string]ManagedSource{}
+	}
+	return st, err
+}
+
+// SaveState writes state.json atomically.
+func (s *Store) SaveState(st State) error {
+	st.Version = stateVersion
+	return s.saveJSON(stateFile, st)
+}

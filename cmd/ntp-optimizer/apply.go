@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
+)
+
+func applyCommand() *cli.Command {
+	flags := config.Flags("", "paths", "chrony", "testing", "selection", "geographic", "history")
+	flags = append(flags,
+		&cli.BoolFlag{Name: "dry-run", Usage: "measure and decide, change nothing (not the daemon, not a file, not the state)"},
+		&cli.BoolFlag{Name: "json", Usage: "print the decision document as JSON"},
+		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install or update the systemd timer"},
+	)
+	return &cli.Command{
+		Name:  "apply",
+		Usage: "measure candidate servers and make the NTP daemon use the best set",
+		Description: "One optimisation run: discover candidates (keep, your lists, the daemon's\n" +
+			"current sources, regional pool zones, the catalog), measure them politely,\n" +
+			"score them reliability-first, reject falsetickers, unsynchronised and\n" +
+			"rate-limiting servers, choose a diverse set and apply it. On chronyd the change\n" +
+			"is live: new sources are added first and must answer before old ones leave,\n" +
+			"then chronyd must select a source, else everything is undone. The set is also\n" +
+			"written to ntp-optimizer.sources in chronyd's sourcedir for restarts.\n\n" +
+			"Exit codes: 0 applied or nothing to do, 1 failed, 2 usage error, 3 rolled back,\n" +
+			"4 no usable servers, 5 applied but the state could not be saved.",
+		Flags:  flags,
+		Action: runApply,
+	}
+}
+
+func runApply(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("apply takes no arguments, got %q (use --server or --servers-file)", c.Args().Slice()))
+	}
+	l, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg := &l.Config
+	if err := agent.ValidateSourceOptions(cfg.Chrony.SourceOptions); err != nil {
+		return usageError(fmt.Errorf("chrony.source_options: %w", err))
+	}
+	log := logger(c)
+	det, err := detectBackend(c, cfg)
+	if err != nil {
+		return err
+	}
+	defer det.close()
+	log.Info().Str("how", det.how).Msg("NTP daemon")
+
+	p := prober.New(proberConfig(cfg), log)
+	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.Bool("json") {
+		p.Progress = progressLine(f)
+	}
+	a := &agent.Agent{
+		Backend: det.backend,
+		Discoverer: &discovery.Discoverer{Log: log,
+			CacheDir: filepath.Join(cfg.Paths.StateDir, "cache")},
+		Prober:           p,
+		Store:            &agent.Store{Dir: cfg.Paths.StateDir, Logger: log},
+		Log:              log,
+		LockWait:         agent.DefaultLockWait,
+		Discovery:        cfg.Discovery(),
+		Scoring:          cfg.Scoring(),
+		Policy:           cfg.Policy,
+		HistoryRetention: time.Duration(cfg.History.RetentionDays) * 24 * time.Hour,
+	}
+	rep, runErr := a.Run(c.Context, agent.Options{DryRun: c.Bool("dry-run")})
+	if p.Progress != nil {
+		fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+	}
+	if rep != nil {
+		logReport(c, rep)
+		if c.Bool("json") {
+			err = writeJSON(c.App.Writer, rep)
+		} else {
+			err = writeApplyReport(c.App.Writer, rep)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return applyExit(runErr)
+}
+
+// applyExit maps a run's error to the documented exit codes.
+func applyExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, agent.ErrRolledBack):
+		return withCode(exitRolledBack, err)
+	case errors.Is(err, agent.ErrNoUsable):
+		return withCode(exitNoUsable, err)
+	case errors.Is(err, agent.ErrStateNotSaved):
+		return withCode(exitStateWarning, err)
+	case errors.Is(err, agent.ErrInput):
+		return usageError(err)
+	}
+	return err
+}
+
+// logReport puts the decision into the log, one line per change.
+func logReport(c *cli.Context, r *agent.Report) {
+	log := logger(c).With().Str("run_id", r.RunID).Logger()
+	for _, a := range r.Added {
+		log.Info().Str("server", a.Server).Str("addr", a.Address.String()).Str("reason", a.Reason).Bool("dry_run", r.DryRun).Msg("add")
+	}
+	for _, d := range r.Removed {
+		log.Info().Str("server", d.Server).Str("addr", d.Address.String()).Str("reason", d.Reason).Bool("dry_run", r.DryRun).Msg("remove")
+	}
+	for _, w := range r.Warnings {
+		log.Warn().Msg(w)
+	}
+	log.Info().Str("outcome", string(r.Outcome)).Strs("selected", r.Selected).Float64("duration_s", r.Duration).
+		Str("reason", r.Reason).Msg("run finished")
+}
+
+// writeApplyReport prints the performance table, the decision with its
+// reasons and a one-line summary.
+func writeApplyReport(w io.Writer, r *agent.Report) error {
+	fmt.Fprintln(w, "NTP SERVER PERFORMANCE TEST RESULTS")
+	fmt.Fprintln(w, "Optimized for Reliability & Accuracy (Client Server Configuration)")
+	fmt.Fprintln(w, strings.Repeat("=", 80))
+	if err := writeCandidateTable(w, r.Candidates); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	verb := map[bool][2]string{false: {"added", "removed"}, true: {"would add", "would remove"}}[r.DryRun]
+	for _, a := range r.Added {
+		fmt.Fprintf(w, "%s %s (%s): %s\n", verb[0], a.Address, a.Server, a.Reason)
+	}
+	for _, d := range r.Removed {
+		addr := d.Address.String()
+		if !d.Address.IsValid() {
+			addr = d.Server
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", verb[1], addr, d.Reason)
+	}
+	for _, n := range r.Relaxed {
+		fmt.Fprintf(w, "note: diversity rule relaxed: %s\n", n)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
+	if r.Diff != "" {
+		fmt.Fprintf(w, "\n%s", r.Diff)
+	}
+	_, err := fmt.Fprintln(w, summaryLine(r))
+	return err
+}
+
+// summaryLine is the one-line outcome of a run.
+func summaryLine(r *agent.Report) string {
+	set := fmt.Sprintf("%s uses %d sources: %s", r.Backend, len(r.Selected), strings.Join(r.Selected, ", "))
+	var s string
+	switch r.Outcome {
+	case agent.OutcomeApplied:
+		s = fmt.Sprintf("applied: %d added, %d removed; %s", len(r.Added), len(r.Removed), set)
+	case agent.OutcomeUnchanged:
+		s = "no change: " + set
+	case agent.OutcomeDryRun:
+		s = fmt.Sprintf("dry run: would add %d and remove %d; nothing was changed", len(r.Added), len(r.Removed))
+	case agent.OutcomeRolledBack:
+		s = "rolled back: " + r.Reason
+	case agent.OutcomeNoUsable:
+		s = "no usable servers: nothing was changed"
+	default:
+		s = "failed: " + r.Reason
+	}
+	return fmt.Sprintf("\n%s (run %s, %.1f s)", s, r.RunID, r.Duration)
+}

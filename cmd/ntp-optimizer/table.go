@@ -1,0 +1,43 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+)
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeCandidateTable prints the performance table: the seed's columns
+// (Rank Server Offset(ms) Jitter(ms) Stratum Reach(%) Score) plus the
+// address, delay, verdict and reason.
+func writeCandidateTable(w io.Writer, rs []agent.CandidateReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "Rank\tServer\tAddress\tOffset(ms)\tDelay(ms)\tJitter(ms)\tStratum\tReach(%)\tScore\tVerdict\tReason")
+	for _, r := range rs {
+		addr, off, delay, jit, stratum, score := "-", "-", "-", "-", "-", "-"
+		if r.Address.IsValid() {
+			addr = r.Address.String()
+		}
+		if r.SamplesOK > 0 {
+			off = fmt.Sprintf("%+.3f", r.Offset*1e3)
+			delay = fmt.Sprintf("%.3f", r.Delay*1e3)
+			stratum = fmt.Sprint(r.Stratum)
+			score = fmt.Sprintf("%.2f", r.Score)
+		}
+		if r.SamplesOK > 1 {
+			jit = fmt.Sprintf("%.3f", r.Jitter*1e3)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n", r.Rank, r.Name, addr, off, delay, jit,
+			stratum, 100*r.ReachRatio, score, r.Verdict, r.Reason)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,80 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
+)
+
+// Scoring returns the [selection] section as scoring's configuration.
+func (c *Config) Scoring() scoring.Config {
+	s := c.Selection
+	sc := scoring.DefaultConfig()
+	sc.Weights = scoring.Weights{
+		Jitter:       s.WeightJitter,
+		Reachability: s.WeightReachability,
+		Stratum:      s.WeightStratum,
+		Latency:      s.WeightLatency,
+	}
+	sc.MinStratum, sc.MaxStratum = s.MinStratum, s.MaxStratum
+	sc.MaxRootDistance = s.MaxRootDistance.D().Seconds()
+	sc.MinScore = s.MinScore
+	sc.SetSize, sc.MinSetSize = s.SetSize, s.MinSetSize
+	sc.HysteresisPercent = s.HysteresisPercent
+	sc.StabilityThreshold = s.StabilityThreshold
+	sc.MaxChangesPerRun = s.MaxChangesPerRun
+	sc.BlacklistAfterRuns = s.BlacklistAfter
+	return sc
+}
+
+// Discovery returns the source lists and [geographic] as discovery's
+// configuration.
+func (c *Config) Discovery() discovery.Config {
+	d := discovery.DefaultConfig()
+	d.AutoDetect = c.Geographic.AutoDetect
+	d.PreferRegional = c.Geographic.PreferRegional
+	d.FallbackToGlobal = c.Geographic.FallbackToGlobal
+	d.Country = c.Geographic.Country
+	d.Servers = c.Servers
+	d.ServersFiles = c.ServersFiles
+	d.Keep = c.Keep
+	d.RemoteListURL = c.RemoteListURL
+	d.NoDiscovery = c.NoDiscovery
+	d.MaxCandidates = c.Testing.MaxServers
+	return d
+}
+
+// delegated validates the keys whose rules belong to another package, so
+// each rule is written once. Errors are reported under this file's key
+// names.
+func delegated(c *Config) []error {
+	var errs []error
+	sc := c.Scoring()
+	if err := sc.Validate(); err != nil {
+		var ce *scoring.ConfigError
+		if errors.As(err, &ce) {
+			k := &KeyError{Key: "selection." + ce.Key, Allowed: ce.Allowed}
+			if key, ok := Lookup(k.Key); ok {
+				k.Value = key.Format(c)
+			} else {
+				k.Value = formatAny(ce.Value)
+			}
+			errs = append(errs, k)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Discovery().Validate(); err != nil {
+		errs = append(errs, errors.Join(ErrInvalid, err))
+	}
+	return errs
+}
+
+func formatAny(v any) string {
+	if f, ok := v.(float64); ok {
+		return fmt.Sprintf("%.6g", f)
+	}
+	return fmt.Sprint(v)
+}
