@@ -172,4 +172,3 @@ func writeAgentStatus(w io.Writer, r *statusReport) error {
 	}
 	return nil
 }
-
