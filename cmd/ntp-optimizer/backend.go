@@ -46,7 +46,7 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 		if done != nil {
 			done()
 		}
-		if want == "chrony" {
+		if chronyOnly(cfg) {
 			return nil, err
 		}
 		log.Debug().Err(err).Msg("chronyd is not answering; looking for ntpd or systemd-timesyncd")
@@ -82,6 +82,13 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 		return nil, err
 	}
 	return &detected{backend: &agent.Files{Kind: kind, Backend: fb}, how: how, close: func() {}}, nil
+}
+
+// chronyOnly says the operator asked for chronyd (--backend chrony, or a
+// chronyd socket named explicitly): its failure is then the answer, with
+// no fallback to another daemon.
+func chronyOnly(cfg *config.Config) bool {
+	return cfg.Backend == "chrony" || cfg.Paths.ChronySocket != ""
 }
 
 // systemdServices connects to systemd over D-Bus where it runs; nil

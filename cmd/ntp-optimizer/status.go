@@ -78,7 +78,7 @@ func runStatus(c *cli.Context) error {
 			}
 			rep.Tracking = &t
 			rep.Daemon = "chronyd (command socket " + strings.TrimPrefix(cl.Remote(), "unix:") + " answers)"
-		} else if cfg.Backend == "chrony" {
+		} else if chronyOnly(cfg) {
 			return derr
 		}
 	}
