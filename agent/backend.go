@@ -61,3 +61,23 @@ type Applied struct {
 	Reason     string         `json:"reason,omitempty"` // why it rolled back
 	Warnings   []string       `json:"warnings,omitempty"`
 }
+
+// Unavailable is the backend of a run whose NTP daemon could not be
+// reached: the run fails at its first step with Err, and is still recorded
+// in history, counted and notified like any failed run.
+type Unavailable struct {
+	Kind string // the daemon that was looked for
+	Err  error
+}
+
+// Name implements Backend.
+func (u *Unavailable) Name() string { return u.Kind }
+
+// Sources implements Backend: always Err.
+func (u *Unavailable) Sources(context.Context) ([]DaemonSource, error) { return nil, u.Err }
+
+// Apply implements Backend: always Err.
+func (u *Unavailable) Apply(context.Context, Plan) (Applied, error) { return Applied{}, u.Err }
+
+// Preview implements Backend: always Err.
+func (u *Unavailable) Preview(Plan) (string, error) { return "", u.Err }

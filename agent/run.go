@@ -41,6 +41,11 @@ type Agent struct {
 	Policy    string
 	// HistoryRetention is how long run history is kept.
 	HistoryRetention time.Duration
+	// AfterRun, when set, is called at the end of every run that is not a
+	// dry run, before the state is saved: notifications and metrics. It
+	// may update st.Notify and returns warnings for the report; it must
+	// not fail the run.
+	AfterRun func(ctx context.Context, r *Report, st *State) []string
 }
 
 // Options are per-run switches.
@@ -114,7 +119,15 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 	case OutcomeFailed:
 		st.Counters.Failures++
 	}
+	if rep.Outcome == OutcomeApplied || rep.Outcome == OutcomeUnchanged {
+		st.LastSuccess = rep.Time
+	}
 	st.LastRun = rep.summary()
+	if a.AfterRun != nil {
+		for _, w := range a.AfterRun(ctx, rep, &st) {
+			rep.warn(w)
+		}
+	}
 	if stateErr == nil {
 		stateErr = errors.Join(a.Store.SaveState(st), a.Store.SaveRun(rep), a.Store.PruneHistory(a.HistoryRetention))
 	}

@@ -22,6 +22,8 @@ type State struct {
 	Managed map[string]ManagedSource `json:"managed,omitempty"`
 	// LastRun summarises the latest run, for `status`.
 	LastRun *RunSummary `json:"last_run,omitempty"`
+	// LastSuccess is when a run last ended applied or unchanged.
+	LastSuccess time.Time `json:"last_success,omitzero"`
 	// Counters only ever grow (Prometheus counters).
 	Counters Counters `json:"counters"`
 	// Notify is the notifier's throttle state, opaque here.

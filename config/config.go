@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/notify"
+)
 
 // DefaultPath is where the configuration file lives unless --config says
 // otherwise. A missing file at the default path is fine (defaults apply).
@@ -101,14 +105,16 @@ type Email struct {
 	PasswordFile string   `toml:"password_file" flag:"smtp-password-file" usage:"file holding the SMTP password"`
 	SendOnChange bool     `toml:"send_on_change" flag:"email-on-change" usage:"e-mail when the selected servers change"`
 	SendOnError  bool     `toml:"send_on_error" flag:"email-on-error" usage:"e-mail when a run fails"`
+	Timeout      Duration `toml:"timeout" flag:"smtp-timeout" unit:"s" usage:"give up on one delivery after this long"`
 }
 
 // Webhook posts JSON (Slack- and Discord-compatible) to a URL.
 type Webhook struct {
-	Enabled      bool   `toml:"enabled" flag:"webhook" usage:"post notifications to a webhook"`
-	URL          string `toml:"url" flag:"webhook-url" usage:"webhook URL"`
-	SendOnChange bool   `toml:"send_on_change" flag:"webhook-on-change" usage:"post when the selected servers change"`
-	SendOnError  bool   `toml:"send_on_error" flag:"webhook-on-error" usage:"post when a run fails"`
+	Enabled      bool     `toml:"enabled" flag:"webhook" usage:"post notifications to a webhook"`
+	URL          string   `toml:"url" flag:"webhook-url" usage:"webhook URL"`
+	SendOnChange bool     `toml:"send_on_change" flag:"webhook-on-change" usage:"post when the selected servers change"`
+	SendOnError  bool     `toml:"send_on_error" flag:"webhook-on-error" usage:"post when a run fails"`
+	Timeout      Duration `toml:"timeout" flag:"webhook-timeout" unit:"s" usage:"give up on one post after this long"`
 }
 
 // Logging is where the log goes.
@@ -167,8 +173,9 @@ func Default() Config {
 		Geographic: Geographic{AutoDetect: true, PreferRegional: true, FallbackToGlobal: true},
 		Notifications: Notifications{
 			RepeatAfter: Duration(24 * time.Hour),
-			Email:       Email{SMTPPort: 587, TLS: "starttls", SendOnChange: true, SendOnError: true},
-			Webhook:     Webhook{SendOnChange: true, SendOnError: true},
+			Email: Email{SMTPPort: notify.DefaultSMTPPort, TLS: string(notify.TLSStartTLS), SendOnChange: true,
+				SendOnError: true, Timeout: Duration(notify.DefaultSMTPTimeout)},
+			Webhook: Webhook{SendOnChange: true, SendOnError: true, Timeout: Duration(notify.DefaultWebhookTimeout)},
 		},
 		Logging: Logging{Level: "info", Format: "auto", RetentionDays: 30},
 		History: History{RetentionDays: 30},

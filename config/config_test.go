@@ -82,7 +82,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown section", "\n[tesing]\n", ":2: unknown section [tesing]; sections are"},
 		{"wrong type", "[testing]\nsamples_per_server = \"four\"\n", ":2: testing.samples_per_server: want an integer"},
 		{"wrong list item", "servers = [1, 2]\n", ":1: servers: want a list of strings"},
-		{"bad duration", "[testing]\n\ntimeout = \"soon\"\n", ":3: testing.timeout: want a duration like 90s or 6h, or a number of seconds"},
+		{"bad duration", "[testing]\n\ntimeout = \"soon\"\n", ":3: testing.timeout: want a duration like 90s, 6h or 1d, or a number of seconds"},
 		{"syntax", "[testing\n", ":1:"},
 		{"array table", "[[selection]]\n", "arrays of tables"},
 		{"inline table unknown", "notifications = { email = { enabeld = true } }\n", "unknown key \"notifications.email.enabeld\""},
@@ -211,4 +211,48 @@ func TestEveryKeyHasUsageAndUniqueFlag(t *testing.T) {
 		flags[k.Flag] = k.Path
 	}
 	require.True(t, errors.Is(&KeyError{}, ErrInvalid))
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		unit time.Duration
+		want time.Duration
+		bad  bool
+	}{
+		{"6", time.Hour, 6 * time.Hour, false},
+		{"1.5", time.Hour, 90 * time.Minute, false},
+		{"90m", time.Hour, 90 * time.Minute, false},
+		{"1d", time.Hour, 24 * time.Hour, false},
+		{"0.5d", time.Second, 12 * time.Hour, false},
+		{"5", time.Second, 5 * time.Second, false},
+		{"2500ms", time.Second, 2500 * time.Millisecond, false},
+		{"1e300", time.Hour, 0, true},
+		{"NaN", time.Hour, 0, true},
+		{"1hd", time.Hour, 0, true},
+		{"soon", time.Hour, 0, true},
+		{"", time.Hour, 0, true},
+	}
+	for _, tc := range tests {
+		d, err := parseDuration(tc.in, tc.unit)
+		if tc.bad {
+			require.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, d.D(), tc.in)
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"6", "90m", "1d", "1e300", "-5", "0.5d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseDuration(s, time.Hour)
+		if err == nil {
+			require.LessOrEqual(t, d.D(), maxDuration)
+			require.GreaterOrEqual(t, d.D(), -maxDuration)
+		}
+	})
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,14 +17,24 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// parseDuration parses s as a Go duration or a number of unit.
+// maxDuration bounds parsed values well inside time.Duration's range.
+const maxDuration = 10 * 365 * 24 * time.Hour
+
+// parseDuration parses s as a Go duration ("90m", "6h"), a number of days
+// ("1d") or a bare number of unit (the seed's `interval_hours = 6`).
 func parseDuration(s string, unit time.Duration) (Duration, error) {
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return Duration(f * float64(unit)), nil
+	bad := fmt.Errorf("want a duration like 90s, 6h or 1d, or a number of %s", unitName(unit))
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		unit, s = 24*time.Hour, n
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration like 90s or 6h, or a number of %s", unitName(unit))
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f*float64(unit)) > float64(maxDuration) {
+			return 0, bad
+		}
+		d = time.Duration(f * float64(unit))
+	} else if d, err = time.ParseDuration(s); err != nil || unit == 24*time.Hour {
+		return 0, bad
 	}
 	return Duration(d), nil
 }

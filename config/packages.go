@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/notify"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
@@ -46,6 +47,24 @@ func (c *Config) Discovery() discovery.Config {
 	return d
 }
 
+// Notify returns [notifications] as the notifier's configuration.
+func (c *Config) Notify() notify.Config {
+	n := c.Notifications
+	return notify.Config{
+		RepeatAfter: n.RepeatAfter.D(),
+		Email: notify.EmailConfig{
+			Enabled: n.Email.Enabled, SMTPServer: n.Email.SMTPServer, SMTPPort: n.Email.SMTPPort,
+			TLS: notify.TLSMode(n.Email.TLS), FromAddress: n.Email.FromAddress, ToAddresses: n.Email.ToAddresses,
+			Username: n.Email.Username, Password: n.Email.Password, PasswordFile: n.Email.PasswordFile,
+			SendOnChange: n.Email.SendOnChange, SendOnError: n.Email.SendOnError, Timeout: n.Email.Timeout.D(),
+		},
+		Webhook: notify.WebhookConfig{
+			Enabled: n.Webhook.Enabled, URL: n.Webhook.URL, SendOnChange: n.Webhook.SendOnChange,
+			SendOnError: n.Webhook.SendOnError, Timeout: n.Webhook.Timeout.D(),
+		},
+	}
+}
+
 // delegated validates the keys whose rules belong to another package, so
 // each rule is written once. Errors are reported under this file's key
 // names.
@@ -67,6 +86,9 @@ func delegated(c *Config) []error {
 		}
 	}
 	if err := c.Discovery().Validate(); err != nil {
+		errs = append(errs, errors.Join(ErrInvalid, err))
+	}
+	if err := c.Notify().Validate(); err != nil {
 		errs = append(errs, errors.Join(ErrInvalid, err))
 	}
 	return errs

@@ -3,9 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -66,23 +67,9 @@ func (c *Config) Validate() error {
 	intIn("testing.samples_per_server", c.Testing.SamplesPerServer, 1, 8)
 	durIn("testing.spacing", c.Testing.Spacing, 0, time.Minute)
 	durIn("testing.timeout", c.Testing.Timeout, 100*time.Millisecond, time.Minute)
-	durIn("testing.interval_hours", c.Testing.Interval, 5*time.Minute, 7*24*time.Hour)
+	durIn("testing.interval_hours", c.Testing.Interval, schedule.MinInterval, schedule.MaxInterval)
 
 	errs = append(errs, delegated(c)...)
-
-	n := c.Notifications
-	durIn("notifications.repeat_after", n.RepeatAfter, time.Minute, 30*24*time.Hour)
-	if n.Email.Enabled {
-		check("notifications.email.smtp_server", n.Email.SMTPServer != "", "set when e-mail is enabled")
-		check("notifications.email.from_address", strings.Contains(n.Email.FromAddress, "@"), "an e-mail address")
-		check("notifications.email.to_addresses", len(n.Email.ToAddresses) > 0, "at least one address when e-mail is enabled")
-	}
-	intIn("notifications.email.smtp_port", n.Email.SMTPPort, 1, 65535)
-	oneOf("notifications.email.tls", n.Email.TLS, "starttls", "tls", "none")
-	if n.Webhook.Enabled {
-		u, err := url.Parse(n.Webhook.URL)
-		check("notifications.webhook.url", err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "", "an http(s):// URL when the webhook is enabled")
-	}
 
 	oneOf("logging.level", c.Logging.Level, "debug", "info", "warn", "error")
 	oneOf("logging.format", c.Logging.Format, "auto", "console", "json")

@@ -19,11 +19,12 @@ import (
 )
 
 func applyCommand() *cli.Command {
-	flags := config.Flags("", "paths", "chrony", "testing", "selection", "geographic", "history")
+	flags := config.Flags("", "paths", "chrony", "testing", "selection", "geographic", "history",
+		"notifications", "notifications.email", "notifications.webhook")
 	flags = append(flags,
 		&cli.BoolFlag{Name: "dry-run", Usage: "measure and decide, change nothing (not the daemon, not a file, not the state)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the decision document as JSON"},
-		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install or update the systemd timer"},
+		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install the systemd timer (apply installs it on its first run where systemd runs, like `install`)"},
 	)
 	return &cli.Command{
 		Name:  "apply",
@@ -56,11 +57,18 @@ func runApply(c *cli.Context) error {
 	}
 	log := logger(c)
 	det, err := detectBackend(c, cfg)
-	if err != nil {
-		return err
+	var ce *codedError
+	switch {
+	case errors.As(err, &ce):
+		return err // a usage error: nothing to record
+	case err != nil:
+		// The run still happens, to fail at its first step: it is then
+		// recorded, counted and notified like any failed run.
+		det = &detected{backend: &agent.Unavailable{Kind: cfg.Backend, Err: err}, close: func() {}}
+	default:
+		log.Info().Str("how", det.how).Msg("NTP daemon")
 	}
 	defer det.close()
-	log.Info().Str("how", det.how).Msg("NTP daemon")
 
 	p := prober.New(proberConfig(cfg), log)
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.Bool("json") {
@@ -78,6 +86,7 @@ func runApply(c *cli.Context) error {
 		Scoring:          cfg.Scoring(),
 		Policy:           cfg.Policy,
 		HistoryRetention: time.Duration(cfg.History.RetentionDays) * 24 * time.Hour,
+		AfterRun:         afterRun(l, log),
 	}
 	rep, runErr := a.Run(c.Context, agent.Options{DryRun: c.Bool("dry-run")})
 	if p.Progress != nil {
@@ -92,6 +101,11 @@ func runApply(c *cli.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	if runErr == nil && !c.Bool("dry-run") && !c.Bool("no-schedule") && !c.Bool("json") {
+		if err := scheduleAfterApply(c, cfg); err != nil {
+			log.Warn().Err(err).Msg("could not schedule the timer (ntp-optimizer install)")
 		}
 	}
 	return applyExit(runErr)

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,4 +318,52 @@ func TestApplyBadInput(t *testing.T) {
 	require.Equal(t, agent.OutcomeApplied, r.Outcome)
 	require.Equal(t, e2.addrs(goodServers...), e2.sources())
 	require.NotEmpty(t, r.Warnings)
+}
+
+// TestApplyNotifiesAndExportsMetrics: a change is posted to the webhook and
+// the metrics file is written; a later failure is posted as an error.
+func TestApplyNotifiesAndExportsMetrics(t *testing.T) {
+	var mu sync.Mutex
+	var posts []map[string]any
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		posts = append(posts, body)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	e := newApplyEnv(t, chronytest.V43, demoProfiles()[:4], "good-gps")
+	e.waitSelected()
+	prom := filepath.Join(t.TempDir(), "ntp_optimizer.prom")
+	e.extra = []string{"--webhook", "--webhook-url", hook.URL + "/hook/secret", "--metrics-file", prom}
+	_, stderr, code := e.apply()
+	require.Zero(t, code, stderr)
+
+	mu.Lock()
+	require.Len(t, posts, 1, "one message for the change")
+	text, _ := posts[0]["text"].(string)
+	mu.Unlock()
+	require.Contains(t, text, e.addrs("good-pps")[0])
+
+	m, err := os.ReadFile(prom)
+	require.NoError(t, err)
+	require.Contains(t, string(m), "ntp_optimizer_server_score{")
+	require.Contains(t, string(m), "ntp_optimizer_changes_total 1")
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(string(m))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+
+	// chronyd gone: the failure is posted too.
+	e.d.Kill()
+	_, _, code = e.apply()
+	require.Equal(t, exitFailure, code)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, posts, 2)
+	require.Contains(t, posts[1]["text"], "fail")
 }

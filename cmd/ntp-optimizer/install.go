@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ntp-optimizer/ntp-optimizer/config"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -21,19 +23,13 @@ func installCommand() *cli.Command {
 			"Installing into /etc/systemd/system also fits the sandbox to this machine's NTP\n" +
 			"daemons (creates /etc/systemd/timesyncd.conf.d for timesyncd; lets the service\n" +
 			"write /etc when ntpd reads /etc/ntp.conf).",
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "interval",
-				Value:   "6h",
-				Usage:   "time between runs: hours (12) or a duration (90m, 6h, 1d), from 5m to 7d",
-				EnvVars: []string{"NTP_OPTIMIZER_INTERVAL"},
-			},
+		Flags: append(config.Flags("testing.interval_hours"),
 			&cli.BoolFlag{Name: "no-enable", Usage: "only write the unit files: no reload, enable or start"},
 			&cli.StringFlag{Name: "unit-dir", Value: schedule.DefaultUnitDir, Usage: "directory for the unit files"},
 			&cli.StringFlag{Name: "binary", Usage: "path of ntp-optimizer in ExecStart (default: this executable)"},
 			&cli.StringSliceFlag{Name: "apply-arg", Usage: "extra argument for the service's 'apply' (repeatable), e.g. --apply-arg=--metrics-file=/var/lib/prometheus/node-exporter/ntp_optimizer.prom"},
 			&cli.StringSliceFlag{Name: "rw-path", Usage: "extra path the hardened service may write (repeatable; a leading - makes it optional)"},
-		},
+		),
 		Action: runInstall,
 	}
 }
@@ -42,17 +38,40 @@ func runInstall(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError(fmt.Errorf("install takes no arguments, got %q", c.Args().Slice()))
 	}
-	interval, err := schedule.ParseInterval(c.String("interval"))
+	l, err := loadConfig(c)
 	if err != nil {
-		return usageError(fmt.Errorf("--interval: %w", err))
+		return err
 	}
+	return installTimer(c, installOptions{
+		interval:  l.Config.Testing.Interval.D(),
+		unitDir:   c.String("unit-dir"),
+		binary:    c.String("binary"),
+		applyArgs: c.StringSlice("apply-arg"),
+		rwPaths:   c.StringSlice("rw-path"),
+		enable:    !c.Bool("no-enable"),
+	})
+}
+
+// installOptions say what installTimer writes.
+type installOptions struct {
+	interval  time.Duration
+	unitDir   string
+	binary    string // "" is this executable
+	applyArgs []string
+	rwPaths   []string
+	enable    bool
+}
+
+// installTimer writes the service and timer and, with enable, reloads
+// systemd and enables and starts the timer over D-Bus.
+func installTimer(c *cli.Context, o installOptions) error {
 	units := schedule.DefaultUnitConfig()
-	units.Interval = interval
-	units.ApplyArgs = c.StringSlice("apply-arg")
-	if extra := c.StringSlice("rw-path"); len(extra) > 0 {
-		units.WritablePaths = append(append([]string{}, schedule.DefaultWritablePaths...), extra...)
+	units.Interval = o.interval
+	units.ApplyArgs = o.applyArgs
+	if len(o.rwPaths) > 0 {
+		units.WritablePaths = append(append([]string{}, schedule.DefaultWritablePaths...), o.rwPaths...)
 	}
-	if filepath.Clean(c.String("unit-dir")) == schedule.DefaultUnitDir {
+	if filepath.Clean(o.unitDir) == schedule.DefaultUnitDir {
 		// Units for this machine's systemd: fit the sandbox to its daemons.
 		prep, err := schedule.PrepareMachine("")
 		if err != nil {
@@ -68,8 +87,9 @@ func runInstall(c *cli.Context) error {
 			units.WritablePaths = append(units.WritablePaths, prep.WritablePaths...)
 		}
 	}
-	units.Binary = c.String("binary")
+	units.Binary = o.binary
 	if units.Binary == "" {
+		var err error
 		if units.Binary, err = selfPath(); err != nil {
 			return err
 		}
@@ -80,9 +100,8 @@ func runInstall(c *cli.Context) error {
 	if _, err := os.Stat(units.Binary); err != nil {
 		return usageError(fmt.Errorf("--binary: %w", err))
 	}
-	in := schedule.Installer{UnitDir: c.String("unit-dir"), Units: units, Log: logger(c)}
-	enable := !c.Bool("no-enable")
-	if enable {
+	in := schedule.Installer{UnitDir: o.unitDir, Units: units, Log: logger(c)}
+	if o.enable {
 		sd, err := schedule.Connect(c.Context)
 		if err != nil {
 			return fmt.Errorf("%w; use --no-enable to only write the unit files", err)
@@ -90,7 +109,7 @@ func runInstall(c *cli.Context) error {
 		defer sd.Close()
 		in.Manager = sd
 	}
-	res, err := in.Install(c.Context, enable)
+	res, err := in.Install(c.Context, o.enable)
 	for _, f := range res.Files {
 		fmt.Fprintf(c.App.Writer, "wrote %s\n", f)
 	}
@@ -102,7 +121,7 @@ func runInstall(c *cli.Context) error {
 	}
 	if res.Enabled {
 		fmt.Fprintf(c.App.Writer, "enabled and started %s: every %s, randomized by up to %s\n",
-			schedule.TimerName, schedule.FormatSpan(interval), schedule.FormatSpan(units.EffectiveRandomizedDelay()))
+			schedule.TimerName, schedule.FormatSpan(o.interval), schedule.FormatSpan(units.EffectiveRandomizedDelay()))
 	} else {
 		fmt.Fprintf(c.App.Writer, "not enabled: run 'systemctl daemon-reload && systemctl enable --now %s'\n", schedule.TimerName)
 	}

@@ -28,7 +28,7 @@ func TestInstallCommand(t *testing.T) {
 			args:    []string{"--interval", "12", "--no-enable", "--binary", bin},
 			wantOut: []string{"wrote ", schedule.ServiceName, schedule.TimerName, "not enabled: run 'systemctl daemon-reload && systemctl enable --now ntp-optimizer.timer'"},
 		},
-		{name: "bad interval", args: []string{"--interval", "3m", "--no-enable", "--binary", bin}, wantCode: exitUsage, wantErr: "--interval: invalid interval \"3m\": it must be from 5min to 7d"},
+		{name: "bad interval", args: []string{"--interval", "3m", "--no-enable", "--binary", bin}, wantCode: exitUsage, wantErr: "testing.interval_hours = 3m0s (from flag --interval): must be between 5m0s and 168h0m0s"},
 		{name: "relative binary", args: []string{"--no-enable", "--binary", "ntp-optimizer"}, wantCode: exitUsage, wantErr: "clean absolute path"},
 		{name: "missing binary", args: []string{"--no-enable", "--binary", "/nonexistent/ntp-optimizer"}, wantCode: exitUsage, wantErr: "no such file"},
 		{name: "argument", args: []string{"--no-enable", "extra"}, wantCode: exitUsage, wantErr: "install takes no arguments"},

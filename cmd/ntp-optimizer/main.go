@@ -54,6 +54,7 @@ func commands() []*cli.Command {
 		sourcesCommand(),
 		statusCommand(),
 		probeCommand(),
+		configCommand(),
 		installCommand(),
 		uninstallCommand(),
 		manCommand(),

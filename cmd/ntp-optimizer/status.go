@@ -83,7 +83,8 @@ func runStatus(c *cli.Context) error {
 		}
 	}
 	if rep.Tracking == nil {
-		d, err := (fallback.Detector{}).Detect(c.Context)
+		services, _ := systemdServices(c.Context)
+		d, err := (fallback.Detector{Units: services}).Detect(c.Context)
 		if err != nil {
 			return fmt.Errorf("chronyd's command socket does not answer and %w", err)
 		}

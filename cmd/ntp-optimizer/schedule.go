@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/fallback"
+	"github.com/ntp-optimizer/ntp-optimizer/schedule"
+)
+
+// unitDirs are where systemd finds unit files (admin, packages).
+var unitDirs = []string{schedule.DefaultUnitDir, "/lib/systemd/system", "/usr/lib/systemd/system"}
+
+// timerInstalled reports whether some unit directory has the timer.
+func timerInstalled() bool {
+	for _, d := range unitDirs {
+		if _, err := os.Stat(filepath.Join(d, schedule.TimerName)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// scheduleAfterApply does what the seed's first run does: it schedules
+// apply on a systemd timer (every testing.interval_hours), unless a timer
+// is installed already; an explicit --interval reinstalls it with the new
+// interval. The timer's runs read /etc/ntp-optimizer/config.toml, not this
+// command line. It says why when it cannot.
+func scheduleAfterApply(c *cli.Context, cfg *config.Config) error {
+	if !fallback.SystemdRunning("") {
+		log := logger(c)
+		log.Info().Msg("not scheduled: systemd is not running (run apply from cron, or pass --no-schedule)")
+		return nil
+	}
+	if timerInstalled() && !c.IsSet("interval") {
+		return nil
+	}
+	return installTimer(c, installOptions{interval: cfg.Testing.Interval.D(), unitDir: schedule.DefaultUnitDir, enable: true})
+}
