@@ -17,6 +17,13 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
+// ParseDuration parses a duration as configuration values are written:
+// "90s", "6h", "1d", or a bare number of unit.
+func ParseDuration(s string, unit time.Duration) (time.Duration, error) {
+	d, err := parseDuration(strings.TrimSpace(s), unit)
+	return d.D(), err
+}
+
 // maxDuration bounds parsed values well inside time.Duration's range.
 const maxDuration = 10 * 365 * 24 * time.Hour
 

@@ -246,6 +246,12 @@ func TestApplyDryRun(t *testing.T) {
 	before, stateBefore := e.sources(), snapshot(t, e.state)
 	fileBefore, _ := os.ReadFile(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
 
+	out, stderr, code := runSerial(t, "history", "--state-dir", e.state)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "1 runs from")
+	require.Contains(t, out, e.addrs("good-gps")[0])
+	require.Regexp(t, `\d/1\s+selected`, out)
+
 	r, stderr, code = e.apply("--dry-run")
 	require.Zero(t, code, stderr)
 	require.True(t, r.DryRun)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,7 +41,15 @@ func setup(c *cli.Context) error {
 	if err := l.ApplyFlags(c); err != nil {
 		return usageError(err)
 	}
-	log, err := newLogger(os.Stderr, l.Config.Logging.Level, l.Config.Logging.Format)
+	var file io.Writer
+	if lf := l.Config.Logging.File; lf != "" {
+		f, err := openLogFile(lf, l.Config.Logging.RetentionDays, time.Now())
+		if err != nil {
+			return err
+		}
+		file = f // closed when the process exits
+	}
+	log, err := newLogger(os.Stderr, file, l.Config.Logging.Level, l.Config.Logging.Format)
 	if err != nil {
 		return usageError(err)
 	}

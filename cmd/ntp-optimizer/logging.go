@@ -14,8 +14,9 @@ import (
 // loggerKey is the cli.App metadata key holding the configured logger.
 const loggerKey = "logger"
 
-// newLogger returns a logger writing to w at the given level and format.
-func newLogger(w *os.File, level, format string) (zerolog.Logger, error) {
+// newLogger returns a logger writing to w at the given level and format,
+// and, when file is not nil, JSON lines to file as well.
+func newLogger(w *os.File, file io.Writer, level, format string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
@@ -34,6 +35,9 @@ func newLogger(w *os.File, level, format string) (zerolog.Logger, error) {
 		}
 	default:
 		return zerolog.Nop(), fmt.Errorf("log format %q: want console, json or auto", format)
+	}
+	if file != nil {
+		out = zerolog.MultiLevelWriter(out, file)
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }

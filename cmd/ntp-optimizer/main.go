@@ -54,6 +54,7 @@ func commands() []*cli.Command {
 		sourcesCommand(),
 		statusCommand(),
 		probeCommand(),
+		historyCommand(),
 		configCommand(),
 		installCommand(),
 		uninstallCommand(),
