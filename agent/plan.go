@@ -67,8 +67,10 @@ func planChanges(p Plan, dec scoring.Decision) (added, removed []scoring.Change)
 	for _, d := range p.Remove {
 		why := reasons[d.Address]
 		switch {
-		case !d.Address.IsValid():
+		case !d.Address.IsValid() && d.ID != d.Name:
 			why = "unresolved source " + d.Name + " (" + d.ID + "), not in the selected set"
+		case !d.Address.IsValid():
+			why = "not in the selected set (the name's addresses were candidates)"
 		case why == "":
 			why = "not in the selected set"
 		}
