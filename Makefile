@@ -4,6 +4,10 @@ GO        ?= go
 BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
+# urfave_cli_no_docs leaves urfave/cli's markdown/man generator out of the
+# binary (it costs every start); the man page is generated from the source
+# tree (scripts/install.sh, scripts/deb.sh).
+BUILDTAGS ?= urfave_cli_no_docs
 FUZZTIME  ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -25,7 +29,7 @@ help:
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 # Tests need chronyd (Debian 12's 4.3 on the host, Debian 13's 4.6 in a
 # chroot); test-deps installs them when running as root and says how otherwise.

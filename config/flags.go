@@ -16,13 +16,17 @@ func Flags(sectionsOrKeys ...string) []cli.Flag {
 		want[s] = true
 	}
 	var flags []cli.Flag
-	def := Default()
+	var def *Config
 	for i := range Keys() {
 		k := &allKeys[i]
 		if k.Flag == "" || !(want[k.Section] || want[k.Path]) {
 			continue
 		}
-		flags = append(flags, k.cliFlag(&def))
+		if def == nil {
+			d := Default()
+			def = &d
+		}
+		flags = append(flags, k.cliFlag(def))
 	}
 	return flags
 }
@@ -72,9 +76,13 @@ func (l *Loaded) ApplyEnv(lookup func(string) (string, bool)) error {
 // ApplyFlags sets every key whose flag was given on the command line (on c
 // or any parent command).
 func (l *Loaded) ApplyFlags(c *cli.Context) error {
+	set := map[string]bool{}
+	for _, n := range c.FlagNames() {
+		set[n] = true
+	}
 	for i := range Keys() {
 		k := &allKeys[i]
-		if k.Flag == "" || !c.IsSet(k.Flag) {
+		if k.Flag == "" || !set[k.Flag] {
 			continue
 		}
 		var err error

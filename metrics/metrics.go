@@ -2,17 +2,19 @@ package metrics
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/renameio/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 )
 
 // Namespace prefixes every metric name.
@@ -72,95 +74,124 @@ type Run struct {
 	Totals Totals
 }
 
-var serverLabels = []string{"server", "address"}
-
-func desc(name, help string, labels []string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+// family is one metric name with its help, type and samples.
+type family struct {
+	name, help, typ string
+	samples         []sample
 }
 
+// sample is one series: label values for server and address (none for
+// run-level metrics) and the value.
+type sample struct {
+	server, address string
+	value           float64
+}
+
+// The metric families, in the text format's sort order (by name).
+func families(r Run) []*family {
+	f := func(name, typ, help string) *family {
+		return &family{name: Namespace + "_" + name, typ: typ, help: help}
+	}
+	var (
+		score    = f("server_score", "gauge", "Weighted score of the server from 0 to 100 (jitter, reachability, stratum, latency).")
+		offset   = f("server_offset_seconds", "gauge", "Offset of the server from the local clock, from its lowest-delay sample.")
+		delay    = f("server_delay_seconds", "gauge", "Minimum round-trip delay to the server.")
+		jitter   = f("server_jitter_seconds", "gauge", "Jitter of the server's offset (RMS of successive differences).")
+		reach    = f("server_reach_ratio", "gauge", "Share of queries the server answered, 0 to 1.")
+		stratum  = f("server_stratum", "gauge", "Stratum the server reported.")
+		selected = f("server_selected", "gauge", "1 if the server is in the applied set, else 0.")
+		duration = f("run_duration_seconds", "gauge", "Duration of the last run.")
+		runTime  = f("last_run_timestamp_seconds", "gauge", "Unix time the last run ended.")
+		runOK    = f("last_run_success", "gauge", "1 if the last run succeeded, else 0.")
+		lastOK   = f("last_success_timestamp_seconds", "gauge", "Unix time of the last successful run.")
+		changes  = f("changes_total", "counter", "Runs that changed the NTP sources.")
+		rollback = f("rollbacks_total", "counter", "Runs whose change failed verification and was rolled back.")
+	)
+	add := func(fam *family, v float64, labels ...string) {
+		if math.IsNaN(v) {
+			return // a server that never answered has no offset
+		}
+		s := sample{value: v}
+		if len(labels) == 2 {
+			s.server, s.address = labels[0], labels[1]
+		}
+		fam.samples = append(fam.samples, s)
+	}
+	for _, s := range r.Servers {
+		add(score, s.Score, s.Name, s.Address)
+		add(offset, s.Offset, s.Name, s.Address)
+		add(delay, s.Delay, s.Name, s.Address)
+		add(jitter, s.Jitter, s.Name, s.Address)
+		add(reach, s.Reach, s.Name, s.Address)
+		if s.Stratum > 0 {
+			add(stratum, float64(s.Stratum), s.Name, s.Address)
+		}
+		add(selected, boolValue(s.Selected), s.Name, s.Address)
+	}
+	add(duration, r.Duration.Seconds())
+	if !r.Time.IsZero() {
+		add(runTime, unixSeconds(r.Time))
+	}
+	add(runOK, boolValue(r.Success))
+	if !r.LastSuccess.IsZero() {
+		add(lastOK, unixSeconds(r.LastSuccess))
+	}
+	add(changes, float64(r.Totals.Changes))
+	add(rollback, float64(r.Totals.Rollbacks))
+	all := []*family{score, offset, delay, jitter, reach, stratum, selected, duration, runTime, runOK, lastOK, changes, rollback}
+	slices.SortFunc(all, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+	return all
+}
+
+// Write encodes r in Prometheus' text exposition format (version 0.0.4):
+// families sorted by name, series by label values, label values escaped,
+// NaN values left out. A label value that is not UTF-8, or a server listed
+// twice, is an error (Prometheus would reject the file).
+func Write(w io.Writer, r Run) error {
+	var b strings.Builder
+	for _, fam := range families(r) {
+		if len(fam.samples) == 0 {
+			continue
+		}
+		slices.SortFunc(fam.samples, func(a, b sample) int {
+			return cmp.Or(strings.Compare(a.server, b.server), strings.Compare(a.address, b.address))
+		})
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", fam.name, helpEscaper.Replace(fam.help), fam.name, fam.typ)
+		for i, s := range fam.samples {
+			if !utf8.ValidString(s.server) || !utf8.ValidString(s.address) {
+				return fmt.Errorf("metrics: %s: label value %q is not UTF-8", fam.name, s.server+" "+s.address)
+			}
+			if i > 0 && s.server == fam.samples[i-1].server && s.address == fam.samples[i-1].address {
+				return fmt.Errorf("metrics: %s: server %q (%s) listed twice", fam.name, s.server, s.address)
+			}
+			b.WriteString(fam.name)
+			if s.server != "" || s.address != "" {
+				// Label names in lexical order, as Prometheus' own encoder writes them.
+				fmt.Fprintf(&b, `{address="%s",server="%s"}`, labelEscaper.Replace(s.address), labelEscaper.Replace(s.server))
+			}
+			b.WriteString(" " + formatValue(s.value) + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Escaping as the text format specifies: backslash and newline in HELP,
+// and also the double quote in label values.
 var (
-	descScore     = desc("server_score", "Weighted score of the server from 0 to 100 (jitter, reachability, stratum, latency).", serverLabels)
-	descOffset    = desc("server_offset_seconds", "Offset of the server from the local clock, from its lowest-delay sample.", serverLabels)
-	descDelay     = desc("server_delay_seconds", "Minimum round-trip delay to the server.", serverLabels)
-	descJitter    = desc("server_jitter_seconds", "Jitter of the server's offset (RMS of successive differences).", serverLabels)
-	descReach     = desc("server_reach_ratio", "Share of queries the server answered, 0 to 1.", serverLabels)
-	descStratum   = desc("server_stratum", "Stratum the server reported.", serverLabels)
-	descSelected  = desc("server_selected", "1 if the server is in the applied set, else 0.", serverLabels)
-	descDuration  = desc("run_duration_seconds", "Duration of the last run.", nil)
-	descRunTime   = desc("last_run_timestamp_seconds", "Unix time the last run ended.", nil)
-	descRunOK     = desc("last_run_success", "1 if the last run succeeded, else 0.", nil)
-	descLastOK    = desc("last_success_timestamp_seconds", "Unix time of the last successful run.", nil)
-	descChanges   = desc("changes_total", "Runs that changed the NTP sources.", nil)
-	descRollbacks = desc("rollbacks_total", "Runs whose change failed verification and was rolled back.", nil)
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 )
 
-// collector turns a Run into constant metrics.
-type collector struct{ run Run }
-
-func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descScore, descOffset, descDelay, descJitter, descReach,
-		descStratum, descSelected, descDuration, descRunTime, descRunOK, descLastOK, descChanges, descRollbacks} {
-		ch <- d
+// formatValue writes a sample value as the text format does.
+func formatValue(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
 	}
-}
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		if math.IsNaN(v) {
-			return
-		}
-		ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	for _, s := range c.run.Servers {
-		gauge(descScore, s.Score, s.Name, s.Address)
-		gauge(descOffset, s.Offset, s.Name, s.Address)
-		gauge(descDelay, s.Delay, s.Name, s.Address)
-		gauge(descJitter, s.Jitter, s.Name, s.Address)
-		gauge(descReach, s.Reach, s.Name, s.Address)
-		if s.Stratum > 0 {
-			gauge(descStratum, float64(s.Stratum), s.Name, s.Address)
-		}
-		gauge(descSelected, boolValue(s.Selected), s.Name, s.Address)
-	}
-	gauge(descDuration, c.run.Duration.Seconds())
-	if !c.run.Time.IsZero() {
-		gauge(descRunTime, unixSeconds(c.run.Time))
-	}
-	gauge(descRunOK, boolValue(c.run.Success))
-	if !c.run.LastSuccess.IsZero() {
-		gauge(descLastOK, unixSeconds(c.run.LastSuccess))
-	}
-	ch <- constMetric(descChanges, prometheus.CounterValue, float64(c.run.Totals.Changes))
-	ch <- constMetric(descRollbacks, prometheus.CounterValue, float64(c.run.Totals.Rollbacks))
-}
-
-// constMetric is NewConstMetric whose error (e.g. a label value that is not
-// UTF-8) fails Gather instead of panicking.
-func constMetric(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
-	m, err := prometheus.NewConstMetric(d, t, v, labels...)
-	if err != nil {
-		return prometheus.NewInvalidMetric(d, err)
-	}
-	return m
-}
-
-// Write encodes r in the text exposition format.
-func Write(w io.Writer, r Run) error {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(collector{run: r}); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	return nil
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // ErrFileName is returned for a metrics file whose name the textfile

@@ -158,7 +158,7 @@ func TestWriteFile(t *testing.T) {
 	// A run that cannot be encoded leaves the previous file alone.
 	bad := sampleRun()
 	bad.Servers = append(bad.Servers, bad.Servers[0])
-	require.ErrorContains(t, WriteFile(path, bad), "collected before with the same name and label values")
+	require.ErrorContains(t, WriteFile(path, bad), "listed twice")
 	bad = sampleRun()
 	bad.Servers[0].Name = "bad\xff"
 	require.Error(t, WriteFile(path, bad))

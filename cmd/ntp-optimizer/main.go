@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -19,7 +20,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp().RunContext(ctx, os.Args)
+	err := newAppFor(os.Args).RunContext(ctx, os.Args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -45,6 +46,63 @@ func newApp() *cli.App {
 			return usageError(err)
 		},
 	}
+}
+
+// newAppFor is newApp for one invocation: the commands not invoked keep
+// their name and usage (for --help) but not their flags. urfave/cli renders
+// every command's flags at start-up to group them for help, which cost a
+// short command like `sources` a millisecond for flags it never parses.
+func newAppFor(args []string) *cli.App {
+	app := newApp()
+	invoked := invokedCommand(args[1:])
+	if invoked == "man" {
+		return app // the man page documents every command
+	}
+	for _, c := range app.Commands {
+		if c.Name != invoked {
+			c.Flags, c.Subcommands = nil, stripped(c.Subcommands)
+		}
+	}
+	return app
+}
+
+func stripped(cs []*cli.Command) []*cli.Command {
+	for _, c := range cs {
+		c.Flags = nil
+	}
+	return cs
+}
+
+// invokedCommand finds the subcommand in the arguments: the first one that
+// is neither a global flag nor a global flag's value ("help CMD" names CMD).
+func invokedCommand(args []string) string {
+	takesValue := map[string]bool{}
+	for _, f := range globalFlags() {
+		if _, isBool := f.(*cli.BoolFlag); !isBool {
+			for _, n := range f.Names() {
+				takesValue["-"+n], takesValue["--"+n] = true, true
+			}
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return ""
+		case strings.HasPrefix(a, "-"):
+			if takesValue[a] {
+				i++
+			}
+		case a == "help" || a == "h":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // commands lists the subcommands in the order --help shows them.
