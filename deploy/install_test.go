@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/config"
 )
 
 // TestMakeInstall runs scripts/install.sh (what "make install" calls) into a
@@ -86,4 +88,14 @@ func TestConfigExample(t *testing.T) {
 	}
 	require.Equal(t, int64(6), full["testing"].(map[string]any)["interval_hours"])
 	require.InDelta(t, 0.35, full["selection"].(map[string]any)["weight_jitter"], 1e-9)
+
+	// The loader accepts the uncommented file (it refuses unknown keys) and
+	// every key it knows is documented in the example.
+	path := filepath.Join(t.TempDir(), "config.toml")
+	require.NoError(t, os.WriteFile(path, []byte(uncommented), 0o600))
+	l, err := config.Load(path, true)
+	require.NoError(t, err)
+	for _, k := range config.Keys() {
+		require.NotEqual(t, "default", l.Source(k.Path).Kind, "key %s is not in config.example.toml", k.Path)
+	}
 }
