@@ -24,7 +24,7 @@ func applyCommand() *cli.Command {
 	flags = append(flags,
 		&cli.BoolFlag{Name: "dry-run", Usage: "measure and decide, change nothing (not the daemon, not a file, not the state)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the decision document as JSON"},
-		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install the systemd timer (apply installs it on its first run where systemd runs, like `install`)"},
+		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install the systemd timer (apply installs it on its first run where systemd runs, as install does)"},
 	)
 	return &cli.Command{
 		Name:  "apply",
