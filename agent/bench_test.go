@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,7 +112,7 @@ func startLabProcess(b *testing.B, scenario string) *labProcess {
 	b.Helper()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "ntplab")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := "go"
 	if out, err := exec.Command(gobin, "build", "-o", bin, "../cmd/ntplab").CombinedOutput(); err != nil {
 		b.Fatalf("building ntplab: %v\n%s", err, out)
 	}

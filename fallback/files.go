@@ -52,12 +52,6 @@ func (fc FileChange) Diff() string {
 	return UnifiedDiff(oldName, newName, fc.Old, fc.New)
 }
 
-// fileState is what is needed to undo one written file.
-type fileState struct {
-	fc     FileChange
-	backup string // backup path on the host, "" when there was no file
-}
-
 // readCurrent returns a file's content and whether it exists.
 func readCurrent(root, p string) ([]byte, bool, error) {
 	b, err := os.ReadFile(hostPath(root, p))

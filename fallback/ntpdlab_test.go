@@ -299,5 +299,6 @@ restrict ::1
 
 	res, err = n.Revert(t.Context())
 	require.ErrorIs(t, err, ErrRolledBack, "the original server never answers, so the revert itself fails verification")
+	require.True(t, res.RolledBack)
 	require.Equal(t, applied, readFile(t, conf))
 }

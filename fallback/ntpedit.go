@@ -34,9 +34,7 @@ func stripLines(path string, ls []line) ([]line, error) {
 		if begin >= 0 {
 			continue
 		}
-		if strings.HasPrefix(l.text, disabledPrefix) {
-			l.text = strings.TrimPrefix(l.text, disabledPrefix)
-		}
+		l.text = strings.TrimPrefix(l.text, disabledPrefix)
 		out = append(out, l)
 	}
 	if begin >= 0 {

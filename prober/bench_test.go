@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -108,7 +107,7 @@ func BenchmarkProbe(b *testing.B) {
 func buildCLI(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "ntp-optimizer")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := "go"
 	cmd := exec.Command(gobin, "build", "-o", bin, "../cmd/ntp-optimizer")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
