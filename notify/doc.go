@@ -1,6 +1,6 @@
 // Package notify tells people what a run did: by e-mail (SMTP with
 // STARTTLS or implicit TLS and authentication, through
-// github.com/wneessen/go-mail) and by a webhook whose JSON body both Slack's
+// the standard library's net/smtp) and by a webhook whose JSON body both Slack's
 // and Discord's incoming webhooks accept.
 //
 // Three events exist. A change says which sources were added and removed,
