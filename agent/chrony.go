@@ -329,15 +329,7 @@ func (c *Chrony) persist(selected []Server) string {
 	for i, s := range selected {
 		lines[i] = SourceLine{Address: s.Address.String(), Port: s.Port, Options: c.SourceOptions}
 	}
-	data, err := renderSources(lines)
-	if err == nil {
-		var old []byte
-		if old, err = c.File.Read(); err == nil && string(old) == string(data) {
-			return ""
-		}
-		err = c.File.Restore(data)
-	}
-	if err != nil {
+	if err := c.File.Write(lines); err != nil {
 		return "sources file not written (the change is live but will not survive a chronyd restart): " + err.Error()
 	}
 	return ""

@@ -37,7 +37,7 @@ type Evaluation struct {
 
 // Evaluate scores what was measured and decides the set.
 func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config) (Evaluation, error) {
-	cands := CandidateIndex(in.Candidates)
+	cands := candidateIndex(in.Candidates)
 	byAddr := map[netip.Addr]*prober.Result{}
 	var unmeasured []CandidateReport
 	for i := range in.Probes {
@@ -131,8 +131,8 @@ func unresolved(r *prober.Result) CandidateReport {
 	}
 }
 
-// CandidateIndex maps lower-cased candidate names to the candidates.
-func CandidateIndex(cs []discovery.Candidate) map[string]*discovery.Candidate {
+// candidateIndex maps lower-cased candidate names to the candidates.
+func candidateIndex(cs []discovery.Candidate) map[string]*discovery.Candidate {
 	m := make(map[string]*discovery.Candidate, len(cs))
 	for i := range cs {
 		m[strings.ToLower(cs[i].Name)] = &cs[i]

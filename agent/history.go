@@ -80,16 +80,6 @@ func (s *Store) LoadHistory(since time.Time) ([]Report, error) {
 	return out, nil
 }
 
-// LastDecision returns the last run's report, if any.
-func (s *Store) LastDecision() (*Report, error) {
-	var r Report
-	ok, err := s.loadJSON(decisionFile, &r)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &r, nil
-}
-
 func historyTime(name string) (time.Time, bool) {
 	if !strings.HasSuffix(name, ".json") || len(name) < len(historyTimeFormat) {
 		return time.Time{}, false

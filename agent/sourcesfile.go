@@ -70,11 +70,15 @@ func (f SourcesFile) Read() ([]byte, error) {
 	return b, nil
 }
 
-// Write replaces the file atomically with lines.
+// Write replaces the file atomically with lines; a file that already says
+// exactly that is left alone (no rewrite on a run that changes nothing).
 func (f SourcesFile) Write(lines []SourceLine) error {
 	data, err := renderSources(lines)
 	if err != nil {
 		return err
+	}
+	if old, err := f.Read(); err == nil && string(old) == string(data) {
+		return nil
 	}
 	return f.Restore(data)
 }

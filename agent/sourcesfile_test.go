@@ -49,3 +49,15 @@ func TestSourcesFileRejectsInjection(t *testing.T) {
 	after, _ := os.ReadFile(f.Path)
 	require.Equal(t, before, after, "file untouched by rejected writes")
 }
+
+func TestSourcesFileUnchangedNotRewritten(t *testing.T) {
+	f := SourcesFile{Path: filepath.Join(t.TempDir(), SourcesFileName)}
+	lines := []SourceLine{{Address: "192.0.2.1", Options: "iburst"}}
+	require.NoError(t, f.Write(lines))
+	before, err := os.Stat(f.Path)
+	require.NoError(t, err)
+	require.NoError(t, f.Write(lines))
+	after, err := os.Stat(f.Path)
+	require.NoError(t, err)
+	require.True(t, os.SameFile(before, after), "an identical write keeps the file (no rename)")
+}
