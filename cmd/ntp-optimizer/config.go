@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,13 +42,13 @@ func setup(c *cli.Context) error {
 	}
 	var file io.Writer
 	if lf := l.Config.Logging.File; lf != "" {
-		f, err := openLogFile(lf, l.Config.Logging.RetentionDays, time.Now())
+		f, err := openLogFile(lf, l.Config.Logging.RetentionDays, clockOf(c).Now())
 		if err != nil {
 			return err
 		}
 		file = f // closed when the process exits
 	}
-	log, err := newLogger(os.Stderr, file, l.Config.Logging.Level, l.Config.Logging.Format)
+	log, err := newLogger(os.Stderr, file, l.Config.Logging.Level, l.Config.Logging.Format, clockOf(c))
 	if err != nil {
 		return usageError(err)
 	}

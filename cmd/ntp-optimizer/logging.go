@@ -6,17 +6,23 @@ import (
 	"os"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 )
 
-// loggerKey is the cli.App metadata key holding the configured logger.
-const loggerKey = "logger"
+// Keys of the cli.App metadata: the configured logger and the clock every
+// command takes its time from.
+const (
+	loggerKey = "logger"
+	clockKey  = "clock"
+)
 
 // newLogger returns a logger writing to w at the given level and format,
-// and, when file is not nil, JSON lines to file as well.
-func newLogger(w *os.File, file io.Writer, level, format string) (zerolog.Logger, error) {
+// and, when file is not nil, JSON lines to file as well. Lines are stamped
+// with the clock's time (the log file's rotation reads it back).
+func newLogger(w *os.File, file io.Writer, level, format string, clock clockwork.Clock) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
@@ -39,7 +45,15 @@ func newLogger(w *os.File, file io.Writer, level, format string) (zerolog.Logger
 	if file != nil {
 		out = zerolog.MultiLevelWriter(out, file)
 	}
-	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(out).Level(lvl).Hook(stamp{clock}), nil
+}
+
+// stamp puts the clock's time on every log line, as zerolog's Timestamp
+// does with the system clock.
+type stamp struct{ clock clockwork.Clock }
+
+func (s stamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Time(zerolog.TimestampFieldName, s.clock.Now())
 }
 
 // logger returns the logger set up before the command ran (a no-op logger
@@ -49,4 +63,12 @@ func logger(c *cli.Context) zerolog.Logger {
 		return l
 	}
 	return zerolog.Nop()
+}
+
+// clockOf returns the app's clock: the real one unless a test set another.
+func clockOf(c *cli.Context) clockwork.Clock {
+	if cl, ok := c.App.Metadata[clockKey].(clockwork.Clock); ok {
+		return cl
+	}
+	return clockwork.NewRealClock()
 }
