@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
@@ -56,6 +57,8 @@ type Chrony struct {
 	VerifyTimeout time.Duration
 	MinSamples    int
 	Log           zerolog.Logger
+	// Clock times the waits; nil is the system clock.
+	Clock clock.Clock
 }
 
 // Name implements Backend.
@@ -218,7 +221,8 @@ func (c *Chrony) waitAnswered(ctx context.Context, added []Server) ([]string, er
 	if len(added) == 0 {
 		return nil, nil
 	}
-	deadline := time.Now().Add(c.answerTimeout())
+	clk := clock.Or(c.Clock)
+	deadline := clk.Now().Add(c.answerTimeout())
 	for {
 		srcs, err := c.Client.SourcesParts(ctx, 0)
 		if err != nil {
@@ -234,10 +238,10 @@ func (c *Chrony) waitAnswered(ctx context.Context, added []Server) ([]string, er
 				silent = append(silent, s.Address.String())
 			}
 		}
-		if len(silent) == 0 || time.Now().After(deadline) {
+		if len(silent) == 0 || clk.Now().After(deadline) {
 			return silent, nil
 		}
-		if err := sleep(ctx, chronyPoll); err != nil {
+		if err := clock.Sleep(ctx, clk, chronyPoll); err != nil {
 			return silent, err
 		}
 	}
@@ -246,7 +250,8 @@ func (c *Chrony) waitAnswered(ctx context.Context, added []Server) ([]string, er
 // verify waits until chronyd has selected a reachable source and its
 // leap status is normal.
 func (c *Chrony) verify(ctx context.Context) error {
-	deadline := time.Now().Add(c.verifyTimeout())
+	clk := clock.Or(c.Clock)
+	deadline := clk.Now().Add(c.verifyTimeout())
 	why := ""
 	for {
 		tr, err := c.Client.Tracking(ctx)
@@ -270,10 +275,10 @@ func (c *Chrony) verify(ctx context.Context) error {
 		if err != nil {
 			why = err.Error()
 		}
-		if time.Now().After(deadline) {
+		if clk.Now().After(deadline) {
 			return fmt.Errorf("verification failed after %v: %s", c.verifyTimeout(), why)
 		}
-		if err := sleep(ctx, chronyPoll); err != nil {
+		if err := clock.Sleep(ctx, clk, chronyPoll); err != nil {
 			return fmt.Errorf("verification interrupted: %w (%s)", err, why)
 		}
 	}
@@ -333,18 +338,6 @@ func (c *Chrony) persist(selected []Server) string {
 		return "sources file not written (the change is live but will not survive a chronyd restart): " + err.Error()
 	}
 	return ""
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // refidString shows a reference ID as NTP tools do: four ASCII characters

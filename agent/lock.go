@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // ErrLocked is returned when another run holds the state directory's lock
@@ -40,7 +42,8 @@ func (s *Store) Lock(ctx context.Context, wait time.Duration) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	deadline := time.Now().Add(wait)
+	clk := s.clock()
+	deadline := clk.Now().Add(wait)
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
@@ -50,16 +53,14 @@ func (s *Store) Lock(ctx context.Context, wait time.Duration) (*Lock, error) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
-		if time.Now().After(deadline) {
+		if clk.Now().After(deadline) {
 			owner := readOwner(p)
 			f.Close()
 			return nil, fmt.Errorf("%w (lock %s held%s for more than %s): try again later", ErrLocked, p, owner, wait)
 		}
-		select {
-		case <-ctx.Done():
+		if err := clock.Sleep(ctx, clk, lockPoll); err != nil {
 			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(lockPoll):
+			return nil, err
 		}
 	}
 	_ = f.Truncate(0)

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
@@ -33,8 +34,8 @@ type Agent struct {
 	Prober     *prober.Prober
 	Store      *Store
 	Log        zerolog.Logger
-	Now        func() time.Time // the run's clock; time.Now when nil
-	LockWait   time.Duration    // how long to wait for a run in progress
+	Clock      clock.Clock   // the run's clock; nil is the system clock
+	LockWait   time.Duration // how long to wait for a run in progress
 
 	Discovery discovery.Config
 	Scoring   scoring.Config
@@ -53,12 +54,7 @@ type Options struct {
 	DryRun bool
 }
 
-func (a *Agent) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
+func (a *Agent) now() time.Time { return clock.Or(a.Clock).Now() }
 
 // newRunID returns a short random id for log lines and history.
 func newRunID() string {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // DefaultStateDir is where the agent keeps its state unless told otherwise.
@@ -30,7 +32,7 @@ const (
 type Store struct {
 	Dir    string
 	Logger zerolog.Logger
-	Now    func() time.Time // injected clock; time.Now when nil
+	Clock  clock.Clock // nil is the system clock
 	// ReadOnly never changes the directory: a file that does not parse is
 	// reported and left where it is (status, --dry-run).
 	ReadOnly bool
@@ -39,12 +41,9 @@ type Store struct {
 	Moved []string
 }
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Store) clock() clock.Clock { return clock.Or(s.Clock) }
+
+func (s *Store) now() time.Time { return s.clock().Now() }
 
 func (s *Store) path(name string) string { return filepath.Join(s.Dir, name) }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 type sample struct {
@@ -37,7 +39,7 @@ func TestStoreRoundTrip(t *testing.T) {
 func TestStoreCorruptFileMovedAside(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	s := &Store{Dir: dir, Logger: zerolog.Nop(), Now: func() time.Time { return now }}
+	s := &Store{Dir: dir, Logger: zerolog.Nop(), Clock: clocktest.NewStepper(now)}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.json"), []byte("{not json"), 0o640))
 
 	v := sample{A: 1}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Discoverer finds candidates. Its fields are the outside world, injected so
@@ -23,8 +25,8 @@ type Discoverer struct {
 	// Client downloads the remote list; nil means a default client. Its
 	// redirect policy is replaced by one that allows https only.
 	Client *http.Client
-	// Now is the clock, for the cache's timestamps; nil means time.Now.
-	Now func() time.Time
+	// Clock stamps the cache; nil is the system clock.
+	Clock clock.Clock
 	// Log receives what discovery finds and every warning.
 	Log zerolog.Logger
 	// CacheDir keeps the remote list's last good copy; empty: no cache.
@@ -168,12 +170,7 @@ func (d *Discoverer) catalogServers(ctx context.Context, cat *catalog, cfg Confi
 	return orderCatalog(items, r, cfg.PreferRegional, cfg.FallbackToGlobal), warnings
 }
 
-func (d *Discoverer) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Discoverer) now() time.Time { return clock.Or(d.Clock).Now() }
 
 // log records the region, the warnings and the candidates.
 func (d *Discoverer) log(res Result) {

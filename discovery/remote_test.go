@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 // remoteLab is an HTTPS server whose answer a test sets, and a Discoverer
@@ -68,7 +70,7 @@ func newRemoteLab(t *testing.T) *remoteLab {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	l.d = newDiscoverer(t, "Europe/Berlin")
 	l.d.Client = l.srv.Client()
-	l.d.Now = func() time.Time { return now }
+	l.d.Clock = clocktest.NewStepper(now)
 	l.cfg = DefaultConfig()
 	l.cfg.MaxCandidates = 1000
 	l.cfg.RemoteListURL = l.srv.URL + "/list"
@@ -174,7 +176,7 @@ func TestRemoteFailures(t *testing.T) {
 				return // another URL: covered by TestRemoteCacheIsPerURL
 			}
 			later := l.d.now().Add(3 * time.Hour)
-			l.d.Now = func() time.Time { return later }
+			l.d.Clock = clocktest.NewStepper(later)
 			res = l.discover(t)
 			require.Contains(t, fmt.Sprint(res.Warnings), tc.warnHas)
 			require.Contains(t, fmt.Sprint(res.Warnings), "using the cached copy fetched 2026-05-01 12:00:00Z (3h0m0s ago)")

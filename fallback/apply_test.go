@@ -13,6 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 // fakeServices is a meaning-level ServiceManager: it records restarts and
@@ -57,7 +59,7 @@ func newTestNTPD(t *testing.T, root string, svc ServiceManager, peers PeerReader
 	n, err := NewNTPD(NTPDConfig{
 		Root: root, Services: svc, Peers: peers,
 		VerifyTimeout: 5 * time.Second, VerifyInterval: time.Second,
-		Clock: &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		Clock: clocktest.NewStepper(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 		Log:   zerolog.New(zerolog.NewTestWriter(t)),
 	})
 	require.NoError(t, err)
@@ -191,10 +193,10 @@ func TestBackupsPruned(t *testing.T) {
 	conf := filepath.Join(root, "/etc/ntpsec/ntp.conf")
 	n := newTestNTPD(t, root, &fakeServices{}, &fakePeers{peers: reachable})
 	n.cfg.KeepBackups = 3
-	clock := n.cfg.Clock.(*fakeClock)
+	clock := n.cfg.Clock.(*clocktest.Stepper)
 	var contents [][]byte
 	for i := range 6 {
-		clock.now = clock.now.Add(time.Hour)
+		clock.Advance(time.Hour)
 		contents = append(contents, readFile(t, conf))
 		sel := selection[i%2 : i%2+2]
 		c, err := n.Plan(sel, PolicyConverge)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Sentinels for what the caller must branch on.
@@ -67,18 +69,6 @@ type Result struct {
 	Timesync *TimesyncStatus
 }
 
-// Clock is the time source the backends use for backup names and for
-// polling; tests inject a fake.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // steps are the backend-specific parts of carrying out a change.
 type steps struct {
 	// validate checks the written files (parse back, daemon check).
@@ -98,7 +88,7 @@ type steps struct {
 type engine struct {
 	root  string
 	keep  int
-	clock Clock
+	clock clock.Clock
 	log   zerolog.Logger
 }
 
@@ -231,7 +221,7 @@ func removeFile(root, p string) error {
 type common struct {
 	verifyTimeout, verifyInterval *time.Duration
 	keep                          *int
-	clock                         *Clock
+	clock                         *clock.Clock
 }
 
 // validate checks the shared settings; backend names the backend in the
@@ -259,7 +249,5 @@ func (c common) defaults(timeout time.Duration) {
 	if *c.keep == 0 {
 		*c.keep = DefaultKeepBackups
 	}
-	if *c.clock == nil {
-		*c.clock = realClock{}
-	}
+	*c.clock = clock.Or(*c.clock)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Where ntpd keeps its configuration, in the order they are tried.
@@ -59,7 +61,7 @@ type NTPDConfig struct {
 	MinReachable int
 	// KeepBackups is how many backups of each file are kept (default 5).
 	KeepBackups int
-	Clock       Clock
+	Clock       clock.Clock
 	Log         zerolog.Logger
 }
 

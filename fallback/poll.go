@@ -4,27 +4,29 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // poll calls check until it reports done, the timeout (measured on clock)
 // passes or ctx ends, pausing interval between calls. It returns nil when
 // check succeeded, else the last check error wrapped with what timed out.
-func poll(ctx context.Context, clock Clock, timeout, interval time.Duration, what string, check func(context.Context) error) error {
+func poll(ctx context.Context, clk clock.Clock, timeout, interval time.Duration, what string, check func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	deadline := clock.Now().Add(timeout)
+	deadline := clk.Now().Add(timeout)
 	for {
 		last := check(ctx)
 		if last == nil {
 			return nil
 		}
-		if !clock.Now().Before(deadline) {
+		if !clk.Now().Before(deadline) {
 			return fmt.Errorf("%s within %v: %w", what, timeout, last)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w (last: %w)", what, ctx.Err(), last)
-		case <-clock.After(interval):
+		case <-clk.After(interval):
 		}
 	}
 }

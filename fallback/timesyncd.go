@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // DefaultTimesyncdVerifyTimeout bounds waiting for timesyncd to get a
@@ -37,7 +39,7 @@ type TimesyncdConfig struct {
 	VerifyTimeout  time.Duration
 	VerifyInterval time.Duration
 	KeepBackups    int
-	Clock          Clock
+	Clock          clock.Clock
 	Log            zerolog.Logger
 }
 

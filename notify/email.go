@@ -145,10 +145,7 @@ func (s *emailSender) build(m Message) ([]byte, error) {
 	if len(to) == 0 {
 		return nil, errors.New("to_addresses: no recipient")
 	}
-	t := m.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
+	t := m.Time // the notifier's clock: every message is stamped
 	id := make([]byte, 12)
 	_, _ = rand.Read(id)
 	host := "ntp-optimizer"

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 var testTime = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -59,7 +61,7 @@ func labNotifier(t *testing.T, lab *smtpLab, mode TLSMode, roots bool, password 
 			}
 			return ""
 		}},
-		Now:      func() time.Time { return testTime },
+		Clock:    clocktest.NewStepper(testTime),
 		Hostname: func() (string, error) { return "client7.example.test", nil },
 	}
 	if roots {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Channel names, the keys of State.Channels.
@@ -33,8 +35,8 @@ type Options struct {
 	// HTTPClient posts webhooks; nil uses a client without a global
 	// timeout (the context bounds each POST).
 	HTTPClient *http.Client
-	// Now defaults to time.Now.
-	Now func() time.Time
+	// Clock stamps messages; nil is the system clock.
+	Clock clock.Clock
 	// Hostname defaults to os.Hostname; it names the machine in messages.
 	Hostname func() (string, error)
 	// Log receives one line per message sent, skipped or failed.
@@ -52,7 +54,7 @@ type channel struct {
 type Notifier struct {
 	channels    []channel
 	repeatAfter time.Duration
-	now         func() time.Time
+	clock       clock.Clock
 	hostname    func() (string, error)
 	log         zerolog.Logger
 }
@@ -62,10 +64,7 @@ type Notifier struct {
 // could not (e.g. the SMTP password is in a file others can read): the
 // caller logs the error and goes on with the Notifier.
 func New(cfg Config, opt Options) (*Notifier, error) {
-	n := &Notifier{repeatAfter: cfg.RepeatAfter, now: opt.Now, hostname: opt.Hostname, log: opt.Log}
-	if n.now == nil {
-		n.now = time.Now
-	}
+	n := &Notifier{repeatAfter: cfg.RepeatAfter, clock: clock.Or(opt.Clock), hostname: opt.Hostname, log: opt.Log}
 	if n.hostname == nil {
 		n.hostname = os.Hostname
 	}
@@ -114,7 +113,7 @@ func (n *Notifier) Enabled() bool { return len(n.channels) > 0 }
 func (n *Notifier) Notify(ctx context.Context, st State, o Outcome) (State, error) {
 	next := st.clone()
 	if o.Time.IsZero() {
-		o.Time = n.now()
+		o.Time = n.clock.Now()
 	}
 	if o.Host == "" {
 		o.Host = n.host()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 // fakeSender records messages and fails while fail is set.
@@ -37,7 +39,7 @@ func fakeNotifier(onChange, onError bool) (*Notifier, *fakeSender) {
 	return &Notifier{
 		channels:    []channel{{name: "fake", sender: f, onChange: onChange, onError: onError}},
 		repeatAfter: DefaultRepeatAfter,
-		now:         time.Now,
+		clock:       clocktest.NewStepper(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)),
 		hostname:    func() (string, error) { return "h", nil },
 	}, f
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 const webhookSecret = "/services/T000/B000/XXXXsecretXXXX"
@@ -22,7 +24,7 @@ func webhookNotifier(t *testing.T, url string, timeout time.Duration) *Notifier 
 	cfg.Webhook.URL = url + webhookSecret
 	cfg.Webhook.Timeout = timeout
 	require.NoError(t, cfg.Validate())
-	n, err := New(cfg, Options{Now: func() time.Time { return testTime }})
+	n, err := New(cfg, Options{Clock: clocktest.NewStepper(testTime)})
 	require.NoError(t, err)
 	return n
 }

@@ -5,9 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Resolver looks up a name's addresses; *net.Resolver satisfies it, and
@@ -16,18 +17,6 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// Clock is the time source for scheduling (not for NTP timestamps, which
-// beevik/ntp takes from the system and kernel).
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Prober measures targets. Set Config (start from DefaultConfig) and,
 // optionally, the injected pieces; the zero values of those use the system
 // resolver, beevik/ntp over UDP and the real clock.
@@ -35,7 +24,9 @@ type Prober struct {
 	Config
 	Resolver Resolver
 	Query    QueryFunc
-	Clock    Clock
+	// Clock schedules the requests (NTP timestamps come from the system
+	// clock and the kernel, whatever it says).
+	Clock    clock.Clock
 	Logger   zerolog.Logger
 	Progress func(Progress)
 	// Skip, when set, is asked about every resolved address before it is
@@ -68,9 +59,7 @@ func (p *Prober) Probe(ctx context.Context, targets []Target) ([]Result, error) 
 	if p.Query == nil {
 		p.Query = NTPQuery(p.Timeout, nil)
 	}
-	if p.Clock == nil {
-		p.Clock = realClock{}
-	}
+	p.Clock = clock.Or(p.Clock)
 	p.sem = make(chan struct{}, p.MaxInFlight)
 	p.prog = Progress{}
 

@@ -43,7 +43,7 @@ func runHistory(c *cli.Context) error {
 		return err
 	}
 	st := &agent.Store{Dir: l.Config.Paths.StateDir, Logger: logger(c), ReadOnly: true}
-	runs, err := st.LoadHistory(time.Now().Add(-since))
+	runs, err := st.LoadHistory(clockOf(c).Now().Add(-since))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -78,7 +77,7 @@ func runProbe(c *cli.Context) error {
 		return err
 	}
 	ev, err := agent.Evaluate(agent.EvalInput{Probes: results, Candidates: found.Candidates},
-		scoring.State{}, time.Now(), cfg.Scoring())
+		scoring.State{}, clockOf(c).Now(), cfg.Scoring())
 	if err != nil {
 		return err
 	}
