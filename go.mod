@@ -3,7 +3,6 @@ module github.com/ntp-optimizer/ntp-optimizer
 go 1.26.8
 
 require (
-	github.com/BurntSushi/toml v1.6.0
 	github.com/beevik/ntp v1.6.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6

@@ -4,13 +4,10 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 )
 
-func tomlDecode(s string, v any) error {
-	_, err := toml.Decode(s, v)
-	return err
-}
+func tomlDecode(s string, v any) error { return toml.Unmarshal([]byte(s), v) }
 
 // reKeyLine matches a commented-out setting: "#key = value".
 var reKeyLine = regexp.MustCompile(`^#([a-z_]+ = .*)$`)

@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/ntp-optimizer/ntp-optimizer/internal/srvname"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/tomlfile"
 )
 
 //go:embed catalog.toml
@@ -26,7 +25,7 @@ const maxMinSpacing = 15 * time.Second
 // catalog is the parsed catalog.toml (or a remote list in that format,
 // which has servers only).
 type catalog struct {
-	Pool    poolZones       `toml:"pool"`
+	Pool    *poolZones      `toml:"pool"` // nil: no [pool] section
 	Servers []catalogServer `toml:"server"`
 }
 
@@ -43,45 +42,32 @@ type poolZones struct {
 
 // catalogServer is one [[server]] entry; see catalog.toml's header.
 type catalogServer struct {
-	Name       string   `toml:"name"`
-	Operator   string   `toml:"operator"`
-	Country    string   `toml:"country"`
-	Anycast    bool     `toml:"anycast"`
-	Smearing   bool     `toml:"smearing"`
-	NTS        bool     `toml:"nts"`
-	IPv6       bool     `toml:"ipv6"`
-	MinSpacing duration `toml:"min_spacing"`
-	Source     string   `toml:"source"`
-	Comment    string   `toml:"comment"`
-}
-
-// duration decodes "4s" style TOML strings.
-type duration struct{ time.Duration }
-
-func (d *duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	d.Duration = v
-	return err
+	Name       string            `toml:"name"`
+	Operator   string            `toml:"operator"`
+	Country    string            `toml:"country"`
+	Anycast    bool              `toml:"anycast"`
+	Smearing   bool              `toml:"smearing"`
+	NTS        bool              `toml:"nts"`
+	IPv6       bool              `toml:"ipv6"`
+	MinSpacing tomlfile.Duration `toml:"min_spacing"`
+	Source     string            `toml:"source"`
+	Comment    string            `toml:"comment"`
 }
 
 // candidate returns the entry as a Candidate with the given origin.
 func (s catalogServer) candidate(origin string) Candidate {
 	return Candidate{Name: s.Name, Port: DefaultPort, Origin: origin, Operator: s.Operator,
-		Smearing: s.Smearing, NTS: s.NTS, IPv6: s.IPv6, MinSpacing: s.MinSpacing.Duration}
+		Smearing: s.Smearing, NTS: s.NTS, IPv6: s.IPv6, MinSpacing: s.MinSpacing.D()}
 }
 
 // parseCatalog decodes and checks a catalog. withPool says whether a [pool]
 // section is required (the embedded catalog) or forbidden (a remote list).
 func parseCatalog(text, source string, withPool bool) (*catalog, error) {
 	var c catalog
-	md, err := toml.Decode(text, &c)
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %v", ErrCatalog, source, err)
+	if err := tomlfile.Decode([]byte(text), &c); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrCatalog, source, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%w %s: unknown key %q", ErrCatalog, source, und[0].String())
-	}
-	if withPool != md.IsDefined("pool") {
+	if withPool != (c.Pool != nil) {
 		return nil, fmt.Errorf("%w %s: a [pool] section is %s", ErrCatalog, source,
 			map[bool]string{true: "required", false: "not allowed here"}[withPool])
 	}
@@ -119,8 +105,8 @@ func (s catalogServer) check() error {
 		return errors.New("no source for its facts")
 	case s.Anycast == (s.Country != ""):
 		return errors.New("exactly one of anycast = true or country must be set")
-	case s.MinSpacing.Duration < 0 || s.MinSpacing.Duration > maxMinSpacing:
-		return fmt.Errorf("min_spacing %v is outside 0 to %v", s.MinSpacing.Duration, maxMinSpacing)
+	case s.MinSpacing.D() < 0 || s.MinSpacing.D() > maxMinSpacing:
+		return fmt.Errorf("min_spacing %v is outside 0 to %v", s.MinSpacing.D(), maxMinSpacing)
 	}
 	if s.Country != "" {
 		if _, ok := countryContinent[strings.ToUpper(s.Country)]; !ok || s.Country != strings.ToLower(s.Country) {

@@ -94,7 +94,7 @@ func (d *Discoverer) Discover(ctx context.Context, cfg Config, current []Source)
 		res.Region = region
 		res.Warnings = append(res.Warnings, warnings...)
 		res.Notes = append(res.Notes, notes...)
-		regional, global, warnings := poolCandidates(cat.Pool, cfg, region)
+		regional, global, warnings := poolCandidates(*cat.Pool, cfg, region)
 		res.Warnings = append(res.Warnings, warnings...)
 		catalogServers, warnings := d.catalogServers(ctx, cat, cfg, region)
 		res.Warnings = append(res.Warnings, warnings...)

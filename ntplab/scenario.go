@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/tomlfile"
 )
 
 // Scenario is a set of server profiles with their ground truth, usually
@@ -50,22 +49,58 @@ func Load(path string) (*Scenario, error) {
 // Parse decodes and validates a TOML scenario. Unknown keys are errors, so
 // a misspelt key cannot silently fall back to a default.
 func Parse(data []byte) (*Scenario, error) {
-	var sc Scenario
-	md, err := toml.Decode(string(data), &sc)
-	if err != nil {
+	var f scenarioFile
+	if err := tomlfile.Decode(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("%w: unknown keys: %s", ErrInvalidScenario, strings.Join(keys, ", "))
+	sc := &Scenario{Name: f.Name, Description: f.Description, Seed: f.Seed}
+	for _, p := range f.Servers {
+		sc.Servers = append(sc.Servers, p.profile())
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	return &sc, nil
+	return sc, nil
+}
+
+// scenarioFile is a Scenario as a file writes it: durations are strings
+// ("5ms"), which the TOML library decodes through tomlfile.Duration.
+type scenarioFile struct {
+	Name        string        `toml:"name"`
+	Description string        `toml:"description"`
+	Seed        uint64        `toml:"seed"`
+	Servers     []profileFile `toml:"server"`
+}
+
+// profileFile is a Profile with its durations in file form; the embedded
+// Profile takes every other key.
+type profileFile struct {
+	Profile
+	Offset         tomlfile.Duration `toml:"offset"`
+	Delay          tomlfile.Duration `toml:"delay"`
+	Jitter         tomlfile.Duration `toml:"jitter"`
+	Asymmetry      tomlfile.Duration `toml:"asymmetry"`
+	RefAge         tomlfile.Duration `toml:"ref_age"`
+	RootDelay      tomlfile.Duration `toml:"root_delay"`
+	RootDispersion tomlfile.Duration `toml:"root_dispersion"`
+	RateLimit      *rateLimitFile    `toml:"ratelimit"`
+}
+
+type rateLimitFile struct {
+	RateLimit
+	Interval tomlfile.Duration `toml:"interval"`
+}
+
+func (f profileFile) profile() Profile {
+	p := f.Profile
+	p.Offset, p.Delay, p.Jitter, p.Asymmetry = f.Offset.D(), f.Delay.D(), f.Jitter.D(), f.Asymmetry.D()
+	p.RefAge, p.RootDelay, p.RootDispersion = f.RefAge.D(), f.RootDelay.D(), f.RootDispersion.D()
+	if f.RateLimit != nil {
+		rl := f.RateLimit.RateLimit
+		rl.Interval = f.RateLimit.Interval.D()
+		p.RateLimit = &rl
+	}
+	return p
 }
 
 // Validate checks every profile and that names are unique after Count is
