@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/beevik/ntp v1.6.0
-	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/facebook/time v0.0.0-20260822211804-f81aedc1c1e3

@@ -12,22 +12,28 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ntp-optimizer/ntp-optimizer/fallback/fallbacktest"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd/systemdtest"
 )
 
-// newFakeSystemd starts a private bus with a fake systemd on it and
-// returns the fake and the real client connected to it.
-func newFakeSystemd(t *testing.T) (string, *fallbacktest.Systemd, *Systemd) {
+// newFakeSystemd starts a private bus with a fake systemd on it, which
+// knows the NTP daemons' units (inactive), and returns the fake and the
+// real client connected to it.
+func newFakeSystemd(t *testing.T) (string, *systemdtest.Fake, *systemd.Conn) {
 	t.Helper()
-	addr := fallbacktest.StartBus(t)
-	fake := fallbacktest.NewSystemd(t, addr)
-	sd, err := NewSystemdAt(addr)
+	addr := systemdtest.StartBus(t)
+	fake := systemdtest.StartFake(t, addr, t.TempDir())
+	for _, u := range []string{"ntpsec.service", "ntp.service", "systemd-timesyncd.service"} {
+		fake.SetState(u, "inactive")
+	}
+	sd, err := systemd.ConnectAddress(t.Context(), addr)
 	require.NoError(t, err)
 	t.Cleanup(sd.Close)
 	return addr, fake, sd
 }
 
-// TestSystemdOverDBus drives the real go-systemd client against the fake
-// systemd on a private bus.
+// TestSystemdOverDBus drives the real client against the fake systemd on a
+// private bus.
 func TestSystemdOverDBus(t *testing.T) {
 	_, fake, sd := newFakeSystemd(t)
 
@@ -76,7 +82,7 @@ func TestNTPDRestartFailsOverDBus(t *testing.T) {
 type timesyncEnv struct {
 	root string
 	fake *fallbacktest.Timesyncd
-	sd   *fallbacktest.Systemd
+	sd   *systemdtest.Fake
 	ts   *Timesyncd
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // Daemon names Detect returns.
@@ -50,7 +52,7 @@ var (
 type Detector struct {
 	// Root is the directory /proc and /run are taken under ("" for /).
 	Root string
-	// Units answers unit states; used when systemd runs (SystemdRunning).
+	// Units answers unit states; used when systemd runs (systemd.Running).
 	Units ServiceManager
 }
 
@@ -58,7 +60,7 @@ type Detector struct {
 // from systemd's unit states where systemd runs and Units is set, else
 // from the running processes. ErrNoDaemon when none is active.
 func (d Detector) Detect(ctx context.Context) (*Detection, error) {
-	if d.Units != nil && SystemdRunning(d.Root) {
+	if d.Units != nil && systemd.Running(d.Root) {
 		return d.fromSystemd(ctx)
 	}
 	return d.fromProc()

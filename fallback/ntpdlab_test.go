@@ -19,6 +19,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // capSysTime is CAP_SYS_TIME's bit in /proc/PID/status capability masks.
@@ -246,7 +248,7 @@ restrict ::1
 	require.Eventually(t, func() bool { _, err := peers.Peers(t.Context()); return err == nil }, 10*time.Second, 200*time.Millisecond, "ntpd answers mode 6")
 
 	// Without systemd, detection finds the running ntpd in /proc.
-	if !SystemdRunning("") {
+	if !systemd.Running("") {
 		d, err := Detector{}.Detect(t.Context())
 		require.NoError(t, err)
 		require.Equal(t, DaemonNTPD, d.Daemon)

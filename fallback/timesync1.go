@@ -9,6 +9,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	"github.com/ntp-optimizer/ntp-optimizer/fallback/internal/tswire"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // org.freedesktop.timesync1 names (systemd's timesyncd-bus.c).
@@ -56,7 +57,7 @@ func NewTimesync1() (*Timesync1, error) {
 // NewTimesync1At connects to timesyncd (or a fake speaking its protocol)
 // on the bus at address.
 func NewTimesync1At(address string) (*Timesync1, error) {
-	c, err := dialBus(address)
+	c, err := systemd.Dial(context.Background(), address)
 	if err != nil {
 		return nil, fmt.Errorf("connect to D-Bus at %s: %w", address, err)
 	}
@@ -77,7 +78,7 @@ func (t *Timesync1) SetRuntimeServers(ctx context.Context, names []string) error
 		names = []string{}
 	}
 	err := t.obj.CallWithContext(ctx, timesyncInterface+".SetRuntimeNTPServers", 0, names).Err
-	if isDBusError(err, "org.freedesktop.DBus.Error.UnknownMethod") {
+	if systemd.IsError(err, "org.freedesktop.DBus.Error.UnknownMethod") {
 		return fmt.Errorf("SetRuntimeNTPServers: %w", ErrUnsupported)
 	}
 	if err != nil {
@@ -90,7 +91,7 @@ func (t *Timesync1) SetRuntimeServers(ctx context.Context, names []string) error
 func (t *Timesync1) RuntimeServers(ctx context.Context) ([]string, error) {
 	var v godbus.Variant
 	err := t.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, timesyncInterface, "RuntimeNTPServers").Store(&v)
-	if isDBusError(err, "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.InvalidArgs",
+	if systemd.IsError(err, "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.InvalidArgs",
 		"org.freedesktop.DBus.Properties.Error.PropertyNotFound") {
 		return nil, fmt.Errorf("RuntimeNTPServers: %w", ErrUnsupported)
 	}
@@ -141,24 +142,4 @@ func decodeNTPMessage(v godbus.Variant, st *TimesyncStatus) error {
 	st.Spike, st.PacketCount = m.Spike, m.PacketCount
 	st.Jitter = time.Duration(m.Jitter) * time.Microsecond
 	return nil
-}
-
-func isDBusError(err error, names ...string) bool {
-	var de godbus.Error
-	var dp *godbus.Error
-	name := ""
-	switch {
-	case errors.As(err, &de):
-		name = de.Name
-	case errors.As(err, &dp):
-		name = dp.Name
-	default:
-		return false
-	}
-	for _, n := range names {
-		if name == n {
-			return true
-		}
-	}
-	return false
 }

@@ -2,15 +2,16 @@
 // the hardened ntp-optimizer.service (a oneshot "apply --no-schedule") and
 // ntp-optimizer.timer (a few minutes after boot, then every interval, with
 // a randomized delay so a fleet never fires together), writes them
-// atomically to the unit directory, and talks to systemd's manager over
-// D-Bus (github.com/coreos/go-systemd/v22/dbus) to reload, enable and start
-// the timer, or stop, disable and remove it. TimerTimes reads when the
-// timer last ran and runs next, for "ntp-optimizer status".
+// atomically to the unit directory, and asks systemd's manager to reload,
+// enable and start the timer, or stop, disable and remove it.
+// ReadTimerTimes reads when the timer last ran and runs next, for
+// "ntp-optimizer status".
 //
-// The D-Bus side is behind the small Manager interface; Systemd is the real
-// implementation. The tests run it against a fake
-// org.freedesktop.systemd1 on a private dbus-daemon (package systemdtest),
-// and run systemd-analyze verify on the rendered units.
+// The D-Bus side is behind the small Manager and TimerReader interfaces;
+// internal/systemd's Conn is the real implementation. The tests run it
+// against the fake org.freedesktop.systemd1 of internal/systemd/systemdtest
+// on a private dbus-daemon, and run systemd-analyze verify on the rendered
+// units.
 //
 // deploy/systemd holds the units rendered with the packaged defaults
 // (binary /usr/sbin/ntp-optimizer, every 6 h); a test keeps them in step

@@ -12,13 +12,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Manager is what Installer needs from systemd; Systemd implements it.
+// Manager is what Installer needs from systemd (*systemd.Conn).
 type Manager interface {
 	Reload(ctx context.Context) error
 	EnableUnitFiles(ctx context.Context, files []string) error
 	DisableUnitFiles(ctx context.Context, files []string) error
-	StartUnit(ctx context.Context, name string) error
-	StopUnit(ctx context.Context, name string) error
+	Start(ctx context.Context, unit string) error
+	Stop(ctx context.Context, unit string) error
 }
 
 // Installer writes and removes the two units. With a nil Manager it only
@@ -99,7 +99,7 @@ func (in Installer) Install(ctx context.Context, enable bool) (Result, error) {
 	if err := in.Manager.EnableUnitFiles(ctx, in.unitArgs(TimerName)); err != nil {
 		return res, err
 	}
-	if err := in.Manager.StartUnit(ctx, TimerName); err != nil {
+	if err := in.Manager.Start(ctx, TimerName); err != nil {
 		return res, err
 	}
 	res.Enabled = true
@@ -114,7 +114,7 @@ func (in Installer) Install(ctx context.Context, enable bool) (Result, error) {
 func (in Installer) Uninstall(ctx context.Context) (Result, error) {
 	var res Result
 	if in.Manager != nil {
-		if err := in.Manager.StopUnit(ctx, TimerName); err != nil {
+		if err := in.Manager.Stop(ctx, TimerName); err != nil {
 			return res, err
 		}
 		if err := in.Manager.DisableUnitFiles(ctx, in.unitArgs(TimerName)); err != nil {

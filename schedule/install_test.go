@@ -7,15 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-optimizer/ntp-optimizer/schedule/systemdtest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd/systemdtest"
 )
 
 // lab is a fake systemd on a private bus, and the real client connected
 // to it.
 type lab struct {
 	fake    *systemdtest.Fake
-	sd      *Systemd
+	sd      *systemd.Conn
 	unitDir string
 }
 
@@ -26,7 +28,7 @@ func startLab(t *testing.T) *lab {
 	fake := systemdtest.StartFake(t, addr, dir, TimerName)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sd, err := ConnectAddress(ctx, addr)
+	sd, err := systemd.ConnectAddress(ctx, addr)
 	require.NoError(t, err)
 	t.Cleanup(sd.Close)
 	return &lab{fake: fake, sd: sd, unitDir: dir}
@@ -106,7 +108,7 @@ func TestInstallFailedJob(t *testing.T) {
 	l := startLab(t)
 	l.fake.SetJobResult("failed")
 	_, err := l.installer().Install(ctx10(t), true)
-	require.ErrorIs(t, err, ErrJobFailed)
+	require.ErrorIs(t, err, systemd.ErrJobFailed)
 	require.Contains(t, err.Error(), "start ntp-optimizer.timer: failed")
 }
 
@@ -167,7 +169,7 @@ func TestTimerTimes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l.fake.SetTimer(TimerName, tc.last, tc.nextRT, tc.nextMono)
-			got, err := l.sd.TimerTimes(ctx10(t), TimerName, clocks)
+			got, err := ReadTimerTimes(ctx10(t), l.sd, TimerName, clocks)
 			require.NoError(t, err)
 			require.True(t, tc.wantLast.Equal(got.Last), "last %v, want %v", got.Last, tc.wantLast)
 			require.True(t, tc.wantNext.Equal(got.Next), "next %v, want %v", got.Next, tc.wantNext)
@@ -176,11 +178,11 @@ func TestTimerTimes(t *testing.T) {
 			}
 		})
 	}
-	_, err := l.sd.TimerTimes(ctx10(t), "other.timer", clocks)
+	_, err := ReadTimerTimes(ctx10(t), l.sd, "other.timer", clocks)
 	require.Error(t, err)
 }
 
 func TestConnectAddressUnreachable(t *testing.T) {
-	_, err := ConnectAddress(ctx10(t), "unix:path="+filepath.Join(t.TempDir(), "none"))
+	_, err := systemd.ConnectAddress(ctx10(t), "unix:path="+filepath.Join(t.TempDir(), "none"))
 	require.ErrorContains(t, err, "cannot reach systemd")
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // TimerTimes is when a timer last fired and fires next. A zero time means
@@ -27,26 +29,28 @@ func SystemClocks() (time.Time, time.Duration) {
 	return time.Now(), time.Duration(ts.Nano())
 }
 
-// TimerTimes reads the timer's LastTriggerUSec and its next elapse:
+// TimerReader reads a unit's uint64 property (*systemd.Conn).
+type TimerReader interface {
+	Uint64Property(ctx context.Context, unit, iface, name string) (uint64, error)
+}
+
+// ReadTimerTimes reads the timer's LastTriggerUSec and its next elapse:
 // NextElapseUSecRealtime for calendar timers, else NextElapseUSecMonotonic
 // converted to wall-clock time as "systemctl list-timers" does (now +
 // next - monotonic now). clocks nil uses SystemClocks.
-func (s *Systemd) TimerTimes(ctx context.Context, timer string, clocks Clocks) (TimerTimes, error) {
+func ReadTimerTimes(ctx context.Context, r TimerReader, timer string, clocks Clocks) (TimerTimes, error) {
 	if clocks == nil {
 		clocks = SystemClocks
 	}
-	last, err := s.timerProperty(ctx, timer, "LastTriggerUSec")
-	if err != nil {
-		return TimerTimes{}, err
+	var usec [3]uint64
+	for i, name := range []string{"LastTriggerUSec", "NextElapseUSecRealtime", "NextElapseUSecMonotonic"} {
+		v, err := r.Uint64Property(ctx, timer, systemd.TimerInterface, name)
+		if err != nil {
+			return TimerTimes{}, err
+		}
+		usec[i] = v
 	}
-	nextRT, err := s.timerProperty(ctx, timer, "NextElapseUSecRealtime")
-	if err != nil {
-		return TimerTimes{}, err
-	}
-	nextMono, err := s.timerProperty(ctx, timer, "NextElapseUSecMonotonic")
-	if err != nil {
-		return TimerTimes{}, err
-	}
+	last, nextRT, nextMono := usec[0], usec[1], usec[2]
 	t := TimerTimes{Last: fromUSec(last)}
 	switch {
 	case set(nextRT):

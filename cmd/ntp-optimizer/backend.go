@@ -12,6 +12,7 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/config"
 	"github.com/ntp-optimizer/ntp-optimizer/fallback"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // detected is the backend a command works with and how it was chosen.
@@ -94,12 +95,12 @@ func chronyOnly(cfg *config.Config) bool {
 // systemdServices connects to systemd over D-Bus where it runs; nil
 // otherwise (the fallback backends then say they need systemd to restart).
 func systemdServices(ctx context.Context) (fallback.ServiceManager, error) {
-	if !fallback.SystemdRunning("") {
+	if !systemd.Running("") {
 		return nil, fallback.ErrNoSystemd
 	}
-	s, err := fallback.NewSystemd(ctx)
+	s, err := systemd.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", fallback.ErrNoSystemd, err)
 	}
 	return s, nil
 }

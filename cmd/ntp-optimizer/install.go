@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -102,7 +103,7 @@ func installTimer(c *cli.Context, o installOptions) error {
 	}
 	in := schedule.Installer{UnitDir: o.unitDir, Units: units, Log: logger(c)}
 	if o.enable {
-		sd, err := schedule.Connect(c.Context)
+		sd, err := systemd.Connect(c.Context)
 		if err != nil {
 			return fmt.Errorf("%w; use --no-enable to only write the unit files", err)
 		}

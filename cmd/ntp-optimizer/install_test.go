@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd/systemdtest"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
-	"github.com/ntp-optimizer/ntp-optimizer/schedule/systemdtest"
 )
 
 func TestInstallCommand(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/config"
-	"github.com/ntp-optimizer/ntp-optimizer/fallback"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -30,7 +30,7 @@ func timerInstalled() bool {
 // interval. The timer's runs read /etc/ntp-optimizer/config.toml, not this
 // command line. It says why when it cannot.
 func scheduleAfterApply(c *cli.Context, cfg *config.Config) error {
-	if !fallback.SystemdRunning("") {
+	if !systemd.Running("") {
 		log := logger(c)
 		log.Info().Msg("not scheduled: systemd is not running (run apply from cron, or pass --no-schedule)")
 		return nil

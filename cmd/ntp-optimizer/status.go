@@ -15,6 +15,7 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronyfmt"
 	"github.com/ntp-optimizer/ntp-optimizer/config"
 	"github.com/ntp-optimizer/ntp-optimizer/fallback"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -113,17 +114,17 @@ func runStatus(c *cli.Context) error {
 
 // readTimer asks systemd about ntp-optimizer.timer.
 func readTimer(ctx context.Context) timerStatus {
-	if !fallback.SystemdRunning("") {
+	if !systemd.Running("") {
 		return timerStatus{Note: "systemd is not running"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	sd, err := schedule.Connect(ctx)
+	sd, err := systemd.Connect(ctx)
 	if err != nil {
 		return timerStatus{Note: err.Error()}
 	}
 	defer sd.Close()
-	tt, err := sd.TimerTimes(ctx, schedule.TimerName, nil)
+	tt, err := schedule.ReadTimerTimes(ctx, sd, schedule.TimerName, nil)
 	if err != nil {
 		return timerStatus{Note: "not installed (ntp-optimizer install): " + err.Error()}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -25,7 +26,7 @@ func uninstallCommand() *cli.Command {
 			}
 			in := schedule.Installer{UnitDir: c.String("unit-dir"), Log: logger(c)}
 			if !c.Bool("no-disable") {
-				sd, err := schedule.Connect(c.Context)
+				sd, err := systemd.Connect(c.Context)
 				if err != nil {
 					return fmt.Errorf("%w; use --no-disable to only remove the unit files", err)
 				}

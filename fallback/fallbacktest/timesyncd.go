@@ -9,6 +9,7 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 
 	"github.com/ntp-optimizer/ntp-optimizer/fallback/internal/tswire"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd/systemdtest"
 )
 
 const (
@@ -45,7 +46,7 @@ type Timesyncd struct {
 // NewTimesyncd exports a fake timesyncd on the bus at address.
 func NewTimesyncd(t testing.TB, address string, runtimeMethod bool) *Timesyncd {
 	t.Helper()
-	f := &Timesyncd{conn: Connect(t, address)}
+	f := &Timesyncd{conn: systemdtest.Connect(t, address)}
 	props := prop.Map{timesyncIface: {
 		"ServerName":         {Value: "", Emit: prop.EmitTrue},
 		"SystemNTPServers":   {Value: []string{}, Emit: prop.EmitConst},
@@ -66,7 +67,7 @@ func NewTimesyncd(t testing.TB, address string, runtimeMethod bool) *Timesyncd {
 			t.Fatal(err)
 		}
 	}
-	own(t, f.conn, "org.freedesktop.timesync1")
+	systemdtest.Own(t, f.conn, "org.freedesktop.timesync1")
 	return f
 }
 

@@ -1,4 +1,4 @@
-package fallbacktest
+package systemdtest
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
 // busConfig is a session-style bus that lets its clients own any name and
@@ -82,25 +84,20 @@ func StartBus(t testing.TB) string {
 	return ""
 }
 
-// Connect opens an authenticated connection to the bus at address.
+// Connect opens an authenticated connection to the bus at address, for a
+// fake service; it is closed at the end of the test.
 func Connect(t testing.TB, address string) *dbus.Conn {
 	t.Helper()
-	c, err := dbus.Dial(address)
+	c, err := systemd.Dial(t.Context(), address)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Auth([]dbus.Auth{dbus.AuthExternal(fmt.Sprint(os.Getuid()))}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Hello(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("connecting to the test bus %s: %v", address, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
-// own requests a well-known name for conn.
-func own(t testing.TB, conn *dbus.Conn, name string) {
+// Own requests a well-known name for a fake's connection.
+func Own(t testing.TB, conn *dbus.Conn, name string) {
 	t.Helper()
 	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {

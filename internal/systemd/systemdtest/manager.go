@@ -23,7 +23,10 @@ func (m *manager) record(method string, args ...string) {
 	m.f.calls = append(m.f.calls, Call{Method: method, Args: args})
 }
 
-// Reload loads every unit file in UnitDir; active units stay loaded.
+// Subscribe is accepted (the fake always emits JobRemoved); not recorded.
+func (m *manager) Subscribe() *dbus.Error { return nil }
+
+// Reload loads every unit file in UnitDir.
 func (m *manager) Reload() *dbus.Error {
 	f := m.f
 	f.mu.Lock()
@@ -38,9 +41,6 @@ func (m *manager) Reload() *dbus.Error {
 		if strings.HasSuffix(e.Name(), ".service") || strings.HasSuffix(e.Name(), ".timer") {
 			f.loaded[e.Name()] = true
 		}
-	}
-	for name := range f.active {
-		f.loaded[name] = true
 	}
 	return nil
 }
@@ -101,34 +101,69 @@ func (m *manager) DisableUnitFiles(files []string, runtime bool) ([]change, *dbu
 	return changes, nil
 }
 
-// StartUnit starts a loaded unit.
+// StartUnit starts a known unit.
 func (m *manager) StartUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) {
-	return m.job("StartUnit", name, mode, true)
+	return m.job("StartUnit", name, mode)
 }
 
-// StopUnit stops a loaded unit.
+// StopUnit stops a known unit.
 func (m *manager) StopUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) {
-	return m.job("StopUnit", name, mode, false)
+	return m.job("StopUnit", name, mode)
 }
 
-func (m *manager) job(method, name, mode string, start bool) (dbus.ObjectPath, *dbus.Error) {
+// RestartUnit restarts a known unit, running the OnRestart hook.
+func (m *manager) RestartUnit(name, mode string) (dbus.ObjectPath, *dbus.Error) {
+	return m.job("RestartUnit", name, mode)
+}
+
+// job queues a job: the unit's state changes and JobRemoved is emitted
+// once the reply is out. A failed job leaves the unit "failed".
+func (m *manager) job(method, name, mode string) (dbus.ObjectPath, *dbus.Error) {
 	f := m.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m.record(method, name, mode)
-	if !f.loaded[name] && !f.active[name] {
+	if !f.known(name) {
 		return "", noSuchUnit(name)
 	}
 	if mode != "replace" && mode != "fail" {
 		return "", dbus.NewError("org.freedesktop.DBus.Error.InvalidArgs", []any{"Job mode " + mode + " invalid"})
 	}
-	result := f.jobResult
-	if result == "done" {
-		f.active[name] = start
-	}
 	f.nextJob++
 	id := f.nextJob
 	job := dbus.ObjectPath(fmt.Sprintf("/org/freedesktop/systemd1/job/%d", id))
-	go f.emitJobRemoved(id, job, name, result)
+	result, hook := f.jobResult, f.onRestart
+	state := map[string]string{"StartUnit": "active", "StopUnit": "inactive", "RestartUnit": "active"}[method]
+	go func() {
+		if method == "RestartUnit" && hook != nil && hook(name) != nil {
+			result = "failed"
+		}
+		f.mu.Lock()
+		switch {
+		case result == "done":
+			f.states[name] = state
+		case method != "StopUnit":
+			f.states[name] = "failed"
+		}
+		f.mu.Unlock()
+		f.emitJobRemoved(id, job, name, result)
+	}()
 	return job, nil
+}
+
+// wantedBy returns the WantedBy= targets of a unit file's [Install].
+func wantedBy(content string) []string {
+	var out []string
+	inInstall := false
+	for _, line := range strings.Split(content, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			inInstall = line == "[Install]"
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "WantedBy="); ok && inInstall {
+			out = append(out, strings.Fields(v)...)
+		}
+	}
+	return out
 }
