@@ -17,6 +17,8 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronytest"
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 	"github.com/ntp-optimizer/ntp-optimizer/ntplab"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
@@ -52,14 +54,12 @@ func BenchmarkApply(b *testing.B) {
 		dc := discovery.DefaultConfig()
 		dc.NoDiscovery, dc.Servers = true, names
 		a := &agent.Agent{
-			Backend: &agent.Chrony{Client: cl, SourceOptions: "iburst",
-				File: &agent.SourcesFile{Path: filepath.Join(d.SourceDir, agent.SourcesFileName)}},
+			Settings: agent.Settings{Discovery: dc, Scoring: scoring.DefaultConfig(), Policy: daemon.PolicyConverge},
+			Backend: &chronylive.Backend{Client: cl, Config: chronylive.Config{SourceOptions: "iburst"},
+				File: &chronylive.SourcesFile{Path: filepath.Join(d.SourceDir, chronylive.SourcesFileName)}},
 			Discoverer: &discovery.Discoverer{Log: zerolog.Nop()},
 			Prober:     p,
 			Store:      &agent.Store{Dir: b.TempDir()},
-			Discovery:  dc,
-			Scoring:    scoring.DefaultConfig(),
-			Policy:     agent.PolicyConverge,
 			Log:        zerolog.Nop(),
 		}
 		cpu0 := cpuTime()

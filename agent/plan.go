@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
@@ -12,8 +13,8 @@ import (
 // selected and missing; remove, under converge, every NTP source outside
 // the set (reference clocks and pinned servers stay), or under add-only
 // only the sources the agent itself added.
-func (a *Agent) plan(dec scoring.Decision, sources []DaemonSource, st *State, cands []discovery.Candidate) Plan {
-	p := Plan{Policy: a.Policy}
+func (a *Agent) plan(dec scoring.Decision, sources []daemon.Source, st *State, cands []discovery.Candidate) daemon.Plan {
+	p := daemon.Plan{Policy: a.Policy}
 	byAddr := map[netip.Addr]scoring.Candidate{}
 	for _, c := range dec.Candidates {
 		byAddr[c.Address] = c
@@ -27,7 +28,7 @@ func (a *Agent) plan(dec scoring.Decision, sources []DaemonSource, st *State, ca
 	}
 	for _, addr := range dec.Selected {
 		c := byAddr[addr]
-		s := Server{Address: addr, Port: c.Port, Name: c.Name}
+		s := daemon.Server{Address: addr, Port: c.Port, Name: c.Name}
 		p.Selected = append(p.Selected, s)
 		selected[addr] = true
 		if !present[addr] {
@@ -44,7 +45,7 @@ func (a *Agent) plan(dec scoring.Decision, sources []DaemonSource, st *State, ca
 		if d.Refclock || selected[d.Address] || pinned[strings.ToLower(d.Name)] {
 			continue
 		}
-		if a.Policy == PolicyAddOnly {
+		if a.Policy == daemon.PolicyAddOnly {
 			if _, managed := st.Managed[d.Address.String()]; !managed {
 				continue
 			}
@@ -55,7 +56,7 @@ func (a *Agent) plan(dec scoring.Decision, sources []DaemonSource, st *State, ca
 }
 
 // planChanges explains a plan with scoring's reasons.
-func planChanges(p Plan, dec scoring.Decision) (added, removed []scoring.Change) {
+func planChanges(p daemon.Plan, dec scoring.Decision) (added, removed []scoring.Change) {
 	reasons := map[netip.Addr]string{}
 	for _, c := range append(append([]scoring.Change(nil), dec.Added...), dec.Removed...) {
 		reasons[c.Address] = c.Reason

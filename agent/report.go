@@ -2,6 +2,8 @@ package agent
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
@@ -21,10 +23,10 @@ const (
 	OutcomeFailed     Outcome = "failed"      // an error stopped the run
 )
 
-// Errors Run returns for outcomes the caller must tell apart.
+// Errors Run returns for outcomes the caller must tell apart (besides
+// daemon.ErrRolledBack and ErrLocked).
 var (
-	ErrRolledBack = errors.New("the change was rolled back")
-	ErrNoUsable   = errors.New("no usable NTP servers")
+	ErrNoUsable = errors.New("no usable NTP servers")
 	// ErrStateNotSaved: the run did its job but could not record it.
 	ErrStateNotSaved = errors.New("state could not be saved")
 	// ErrInput: the operator's input is bad (a server list entry); nothing
@@ -57,6 +59,33 @@ type Report struct {
 }
 
 func (r *Report) warn(msg string) { r.Warnings = append(r.Warnings, msg) }
+
+// Succeeded reports whether the run did its job: applied, or nothing to do.
+func (r *Report) Succeeded() bool {
+	return r.Outcome == OutcomeApplied || r.Outcome == OutcomeUnchanged
+}
+
+// Summary is the run's outcome in one line, for the end of the table and
+// the notifications.
+func (r *Report) Summary() string {
+	set := fmt.Sprintf("%s uses %d sources: %s", r.Backend, len(r.Selected), strings.Join(r.Selected, ", "))
+	var s string
+	switch r.Outcome {
+	case OutcomeApplied:
+		s = fmt.Sprintf("applied: %d added, %d removed; %s", len(r.Added), len(r.Removed), set)
+	case OutcomeUnchanged:
+		s = "no change: " + set
+	case OutcomeDryRun:
+		s = fmt.Sprintf("dry run: would add %d and remove %d; nothing was changed", len(r.Added), len(r.Removed))
+	case OutcomeRolledBack:
+		s = "rolled back: " + r.Reason
+	case OutcomeNoUsable:
+		s = "no usable servers: nothing was changed"
+	default:
+		s = "failed: " + r.Reason
+	}
+	return fmt.Sprintf("%s (run %s, %.1f s)", s, r.RunID, r.Duration)
+}
 
 func (r *Report) summary() *RunSummary {
 	return &RunSummary{RunID: r.RunID, Time: r.Time, Outcome: r.Outcome, Reason: r.Reason,

@@ -1,10 +1,10 @@
 package agent
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/notify"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
@@ -26,8 +26,8 @@ type State struct {
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	// Counters only ever grow (Prometheus counters).
 	Counters Counters `json:"counters"`
-	// Notify is the notifier's throttle state, opaque here.
-	Notify json.RawMessage `json:"notify,omitempty"`
+	// Notify is the notifier's throttle state.
+	Notify notify.State `json:"notify,omitzero"`
 }
 
 // ManagedSource is a source the agent added.
@@ -57,11 +57,24 @@ type RunSummary struct {
 	Changed  bool      `json:"changed"`
 }
 
-// LoadState reads state.json; a missing or unparseable file gives an empty
-// state (the latter moved aside with a warning).
-func (s *Store) LoadState() (State, error) {
+// LoadState reads state.json for a run that saves it again. A missing
+// file gives an empty state; one that does not parse is moved aside to
+// state.json.corrupt-<time> (moved says so, for the report) and an empty
+// state returned.
+func (s *Store) LoadState() (st State, moved []string, err error) {
+	return s.readState(false)
+}
+
+// PeekState reads state.json without changing the state directory
+// (status, --dry-run): a file that does not parse is reported in moved and
+// left where it is.
+func (s *Store) PeekState() (st State, moved []string, err error) {
+	return s.readState(true)
+}
+
+func (s *Store) readState(readOnly bool) (State, []string, error) {
 	st := State{Version: stateVersion}
-	_, err := s.loadJSON(stateFile, &st)
+	_, moved, err := s.loadJSON(stateFile, &st, readOnly)
 	if err == nil && st.Version > stateVersion {
 		err = fmt.Errorf("%s was written by a newer ntp-optimizer (state version %d, this one knows %d): "+
 			"not reading or overwriting it", s.path(stateFile), st.Version, stateVersion)
@@ -72,7 +85,7 @@ func (s *Store) LoadState() (State, error) {
 	if st.Managed == nil {
 		st.Managed = map[string]ManagedSource{}
 	}
-	return st, err
+	return st, moved, err
 }
 
 // SaveState writes state.json atomically.

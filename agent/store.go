@@ -33,12 +33,6 @@ type Store struct {
 	Dir    string
 	Logger zerolog.Logger
 	Clock  clock.Clock // nil is the system clock
-	// ReadOnly never changes the directory: a file that does not parse is
-	// reported and left where it is (status, --dry-run).
-	ReadOnly bool
-	// Moved lists what was moved aside because it did not parse, as
-	// messages for the run's report.
-	Moved []string
 }
 
 func (s *Store) clock() clock.Clock { return clock.Or(s.Clock) }
@@ -60,33 +54,33 @@ func (s *Store) ensureDir(sub string) error {
 }
 
 // loadJSON decodes the file name into v. A missing file leaves v untouched
-// and returns false. A file that cannot be parsed is renamed to
-// name.corrupt-<time> and logged; v is left untouched and false returned.
-func (s *Store) loadJSON(name string, v any) (bool, error) {
+// and returns false. A file that cannot be parsed leaves v untouched,
+// returns false and a message for the run's report: it is renamed to
+// name.corrupt-<time>, or with readOnly left where it is.
+func (s *Store) loadJSON(name string, v any, readOnly bool) (ok bool, moved []string, err error) {
 	p := s.path(name)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", p, err)
+		return false, nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		if s.ReadOnly {
-			s.Logger.Warn().Str("file", p).Err(err).Msg("state file does not parse; ignoring it")
-			s.Moved = append(s.Moved, fmt.Sprintf("%s does not parse (%v): ignored", p, err))
-			return false, nil
-		}
-		aside := fmt.Sprintf("%s.corrupt-%s", p, s.now().UTC().Format("20060102T150405Z"))
-		if rerr := os.Rename(p, aside); rerr != nil {
-			return false, fmt.Errorf("%s does not parse (%v) and cannot be moved aside: %w", p, err, rerr)
-		}
-		s.Logger.Warn().Str("file", p).Str("moved_to", aside).Err(err).
-			Msg("state file does not parse; moved aside, starting from empty state")
-		s.Moved = append(s.Moved, fmt.Sprintf("%s does not parse (%v): moved aside to %s", p, err, aside))
-		return false, nil
+	perr := json.Unmarshal(data, v)
+	switch {
+	case perr == nil:
+		return true, nil, nil
+	case readOnly:
+		s.Logger.Warn().Str("file", p).Err(perr).Msg("state file does not parse; ignoring it")
+		return false, []string{fmt.Sprintf("%s does not parse (%v): ignored", p, perr)}, nil
 	}
-	return true, nil
+	aside := fmt.Sprintf("%s.corrupt-%s", p, s.now().UTC().Format("20060102T150405Z"))
+	if err := os.Rename(p, aside); err != nil {
+		return false, nil, fmt.Errorf("%s does not parse (%w) and cannot be moved aside: %w", p, perr, err)
+	}
+	s.Logger.Warn().Str("file", p).Str("moved_to", aside).Err(perr).
+		Msg("state file does not parse; moved aside, starting from empty state")
+	return false, []string{fmt.Sprintf("%s does not parse (%v): moved aside to %s", p, perr, aside)}, nil
 }
 
 // saveJSON writes v as indented JSON to the file name atomically.

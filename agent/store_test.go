@@ -21,12 +21,12 @@ type sample struct {
 func TestStoreRoundTrip(t *testing.T) {
 	s := &Store{Dir: filepath.Join(t.TempDir(), "state"), Logger: zerolog.Nop()}
 	var v sample
-	ok, err := s.loadJSON("x.json", &v)
+	ok, _, err := s.loadJSON("x.json", &v, false)
 	require.NoError(t, err)
 	require.False(t, ok, "missing file")
 
 	require.NoError(t, s.saveJSON("x.json", sample{A: 7, B: "b"}))
-	ok, err = s.loadJSON("x.json", &v)
+	ok, _, err = s.loadJSON("x.json", &v, false)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, sample{A: 7, B: "b"}, v)
@@ -43,9 +43,11 @@ func TestStoreCorruptFileMovedAside(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.json"), []byte("{not json"), 0o640))
 
 	v := sample{A: 1}
-	ok, err := s.loadJSON("x.json", &v)
+	ok, moved, err := s.loadJSON("x.json", &v, false)
 	require.NoError(t, err)
 	require.False(t, ok)
+	require.Equal(t, []string{filepath.Join(dir, "x.json") + " does not parse (invalid character 'n' looking for beginning of object key string): moved aside to " +
+		filepath.Join(dir, "x.json.corrupt-20261126T120000Z")}, moved)
 	require.Equal(t, sample{A: 1}, v, "value untouched")
 
 	_, err = os.Stat(filepath.Join(dir, "x.json"))
@@ -110,7 +112,7 @@ func TestLockHonoursContext(t *testing.T) {
 func TestStateFromNewerVersionIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"version": 99}`), 0o640))
-	st, err := (&Store{Dir: dir, Logger: zerolog.Nop()}).LoadState()
+	st, _, err := (&Store{Dir: dir, Logger: zerolog.Nop()}).LoadState()
 	require.ErrorContains(t, err, "newer ntp-optimizer")
 	require.NotNil(t, st.Managed)
 }
@@ -119,12 +121,12 @@ func TestStoreReadOnlyLeavesCorruptFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "state.json")
 	require.NoError(t, os.WriteFile(p, []byte("{not json"), 0o640))
-	s := &Store{Dir: dir, Logger: zerolog.Nop(), ReadOnly: true}
-	st, err := s.LoadState()
+	s := &Store{Dir: dir, Logger: zerolog.Nop()}
+	st, moved, err := s.PeekState()
 	require.NoError(t, err)
 	require.NotNil(t, st.Managed)
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	require.Equal(t, "{not json", string(b), "left in place")
-	require.Len(t, s.Moved, 1)
+	require.Len(t, moved, 1)
 }

@@ -256,3 +256,13 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestSourceOptionsValidatedByChronyctl(t *testing.T) {
+	c := Default()
+	c.Chrony.SourceOptions = "iburst colour red"
+	err := c.Validate()
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, `chrony.source_options = "iburst colour red": must be chrony server options (chrony.conf(5), without port): unknown or unsupported chrony option "colour"`)
+	c.Chrony.SourceOptions = "iburst minpoll 4 maxpoll 10 nts"
+	require.NoError(t, c.Validate())
+}

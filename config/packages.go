@@ -3,11 +3,71 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/fallback"
 	"github.com/ntp-optimizer/ntp-optimizer/notify"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
+
+// Agent returns the settings of an apply run: the source lists and
+// [geographic], [selection], the policy and [history].
+func (c *Config) Agent() agent.Settings {
+	return agent.Settings{
+		Discovery:        c.Discovery(),
+		Scoring:          c.Scoring(),
+		Policy:           daemon.Policy(c.Policy),
+		HistoryRetention: time.Duration(c.History.RetentionDays) * 24 * time.Hour,
+		LockWait:         agent.DefaultLockWait,
+	}
+}
+
+// Prober returns [testing] as the prober's configuration.
+func (c *Config) Prober() prober.Config {
+	pc := prober.DefaultConfig()
+	pc.Samples = c.Testing.SamplesPerServer
+	pc.Spacing = c.Testing.Spacing.D()
+	pc.Timeout = c.Testing.Timeout.D()
+	pc.FinalWaitMin = min(pc.FinalWaitMin, pc.Timeout)
+	return pc
+}
+
+// ChronyClient returns how to reach chronyd's command socket (paths and
+// [chrony]); readOnly allows the UDP command port as a fallback.
+func (c *Config) ChronyClient(readOnly bool) chronyctl.Config {
+	cc := chronyctl.Config{Socket: c.Paths.ChronySocket, UDPFallback: readOnly}
+	for _, a := range strings.Split(c.Paths.ChronyAddress, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cc.UDPAddrs = append(cc.UDPAddrs, a)
+		}
+	}
+	return cc
+}
+
+// ChronyLive returns [chrony] and the chrony paths as the live chronyd
+// backend's configuration.
+func (c *Config) ChronyLive() chronylive.Config {
+	return chronylive.Config{
+		SourceOptions: c.Chrony.SourceOptions,
+		AnswerTimeout: c.Chrony.AnswerTimeout.D(),
+		VerifyTimeout: c.Chrony.VerifyTimeout.D(),
+		SourceDir:     c.Paths.ChronySourceDir,
+		ChronyConf:    c.Paths.ChronyConf,
+	}
+}
+
+// NTPD returns the ntpd backend's configuration from the paths; the
+// caller adds the service manager and the logger.
+func (c *Config) NTPD() fallback.NTPDConfig {
+	return fallback.NTPDConfig{ConfPath: c.Paths.NTPConf}
+}
 
 // Scoring returns the [selection] section as scoring's configuration.
 func (c *Config) Scoring() scoring.Config {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 )
 
@@ -57,7 +58,9 @@ func (c *Config) Validate() error {
 	oneOf("policy", c.Policy, "converge", "add-only")
 	oneOf("backend", c.Backend, "auto", "chrony", "ntpd", "timesyncd")
 	check("paths.state_dir", c.Paths.StateDir != "", "a directory")
-	check("chrony.source_options", !strings.ContainsAny(c.Chrony.SourceOptions, "\n\r#"), "chrony source options on one line, without '#'")
+	if err := chronyctl.ValidateSourceOptions(c.Chrony.SourceOptions); err != nil {
+		check("chrony.source_options", false, "chrony server options (chrony.conf(5), without port): "+err.Error())
+	}
 	durIn("chrony.timeout", c.Chrony.Timeout, 100*time.Millisecond, time.Minute)
 	durIn("chrony.answer_timeout", c.Chrony.AnswerTimeout, time.Second, 5*time.Minute)
 	durIn("chrony.verify_timeout", c.Chrony.VerifyTimeout, time.Second, 10*time.Minute)

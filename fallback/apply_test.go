@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
@@ -74,7 +75,7 @@ func planApply(t *testing.T, root string) (conf string, orig []byte, svc *fakeSe
 	orig = readFile(t, conf)
 	svc = &fakeServices{}
 	n = newTestNTPD(t, root, svc, &fakePeers{peers: reachable})
-	c, err = n.Plan(selection, PolicyConverge)
+	c, err = n.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	res, err = n.Apply(t.Context(), c)
 	return conf, orig, svc, n, c, res, err
@@ -95,7 +96,7 @@ func TestNTPDApply(t *testing.T) {
 	require.Equal(t, reachable, res.Peers)
 
 	// The same decision again: nothing to do, no restart.
-	again, err := n.Plan(selection, PolicyConverge)
+	again, err := n.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	require.True(t, again.Empty())
 	res, err = n.Apply(t.Context(), again)
@@ -142,10 +143,10 @@ func TestNTPDRollback(t *testing.T) {
 			}
 			n := newTestNTPD(t, root, svc, tc.peers)
 			n.cfg.Check = tc.check
-			c, err := n.Plan(selection, PolicyConverge)
+			c, err := n.Plan(selection, daemon.PolicyConverge)
 			require.NoError(t, err)
 			res, err := n.Apply(t.Context(), c)
-			require.ErrorIs(t, err, ErrRolledBack)
+			require.ErrorIs(t, err, daemon.ErrRolledBack)
 			require.True(t, res.RolledBack)
 			require.False(t, res.Verified)
 			require.True(t, strings.HasPrefix(res.Reason, tc.stage+":"), res.Reason)
@@ -165,7 +166,7 @@ func TestNTPDConflict(t *testing.T) {
 	conf := filepath.Join(root, "/etc/ntpsec/ntp.conf")
 	svc := &fakeServices{}
 	n := newTestNTPD(t, root, svc, &fakePeers{peers: reachable})
-	c, err := n.Plan(selection, PolicyConverge)
+	c, err := n.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	edited := append(readFile(t, conf), []byte("server admin.example.org\n")...)
 	writeFile(t, conf, edited)
@@ -181,7 +182,7 @@ func TestNTPDConflict(t *testing.T) {
 func TestNoServiceManager(t *testing.T) {
 	root := rootWith(t, "ntpsec-debian12.conf", "/etc/ntpsec/ntp.conf")
 	n := newTestNTPD(t, root, nil, &fakePeers{peers: reachable})
-	c, err := n.Plan(selection, PolicyConverge)
+	c, err := n.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	_, err = n.Apply(t.Context(), c)
 	require.ErrorIs(t, err, ErrNoSystemd)
@@ -199,7 +200,7 @@ func TestBackupsPruned(t *testing.T) {
 		clock.Advance(time.Hour)
 		contents = append(contents, readFile(t, conf))
 		sel := selection[i%2 : i%2+2]
-		c, err := n.Plan(sel, PolicyConverge)
+		c, err := n.Plan(sel, daemon.PolicyConverge)
 		require.NoError(t, err)
 		_, err = n.Apply(t.Context(), c)
 		require.NoError(t, err)

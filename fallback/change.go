@@ -11,15 +11,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
-// Sentinels for what the caller must branch on.
+// Sentinels for what the caller must branch on, besides
+// daemon.ErrRolledBack: the change was written but failed validation, the
+// restart or verification, and the previous configuration was restored
+// (the Result says why).
 var (
-	// ErrRolledBack: the change was written but failed validation, the
-	// restart or verification, and the previous configuration was restored
-	// (the exit code for "rolled back"). The Result says why.
-	ErrRolledBack = errors.New("change rolled back")
 	// ErrRollbackFailed: restoring the previous configuration failed too;
 	// the Result lists the backups to restore by hand.
 	ErrRollbackFailed = errors.New("rollback failed")
@@ -30,7 +30,7 @@ var (
 type Change struct {
 	Backend  string // "ntpd" or "timesyncd"
 	Servers  []Server
-	Policy   Policy
+	Policy   daemon.Policy
 	Revert   bool // made by Revert: removes the agent's edits
 	Files    []FileChange
 	Warnings []string
@@ -115,7 +115,7 @@ func (e engine) run(ctx context.Context, c *Change, s steps) (*Result, error) {
 		if !res.RolledBack {
 			return res, fmt.Errorf("%s: %w", stage, cause)
 		}
-		return res, fmt.Errorf("%w after %s: %w", ErrRolledBack, stage, cause)
+		return res, fmt.Errorf("%w after %s: %w", daemon.ErrRolledBack, stage, cause)
 	}
 	now := e.clock.Now()
 	for _, fc := range c.Files {

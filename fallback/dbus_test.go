@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/fallback/fallbacktest"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd/systemdtest"
@@ -69,10 +70,10 @@ func TestNTPDRestartFailsOverDBus(t *testing.T) {
 		return nil
 	})
 	n := newTestNTPD(t, root, sd, &fakePeers{peers: reachable})
-	c, err := n.Plan(selection, PolicyConverge)
+	c, err := n.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	res, err := n.Apply(t.Context(), c)
-	require.ErrorIs(t, err, ErrRolledBack)
+	require.ErrorIs(t, err, daemon.ErrRolledBack)
 	require.True(t, res.RolledBack)
 	require.Equal(t, orig, readFile(t, conf))
 	require.Equal(t, []string{"ntpsec.service", "ntpsec.service"}, fake.Restarts())
@@ -119,7 +120,7 @@ func newTimesyncEnv(t *testing.T, runtimeMethod bool) *timesyncEnv {
 func TestTimesyncdLive(t *testing.T) {
 	env := newTimesyncEnv(t, true)
 	before := snapshot(t, env.root)
-	c, err := env.ts.Plan(selection, PolicyConverge)
+	c, err := env.ts.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	require.Equal(t, before, snapshot(t, env.root), "Plan touches nothing")
 	require.Contains(t, c.Diff(), "+++ b"+TimesyncdDropIn)
@@ -139,7 +140,7 @@ func TestTimesyncdLive(t *testing.T) {
 		"[Time]\nNTP=\nNTP=time.cloudflare.com ptbtime1.ptb.de 192.0.2.10 2001:db8::123\n",
 		string(readFile(t, filepath.Join(env.root, TimesyncdDropIn))))
 
-	again, err := env.ts.Plan(selection, PolicyConverge)
+	again, err := env.ts.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	require.True(t, again.Empty())
 
@@ -160,7 +161,7 @@ func TestTimesyncdLive(t *testing.T) {
 // no SetRuntimeNTPServers; the backend restarts the unit instead.
 func TestTimesyncdRestartWithoutRuntimeMethod(t *testing.T) {
 	env := newTimesyncEnv(t, false)
-	c, err := env.ts.Plan(selection, PolicyConverge)
+	c, err := env.ts.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	res, err := env.ts.Apply(t.Context(), c)
 	require.NoError(t, err)
@@ -185,10 +186,10 @@ func TestTimesyncdRollback(t *testing.T) {
 			env.fake.SetAnswer(func(s string) fallbacktest.Reply {
 				return fallbacktest.Reply{OK: s == "old.example.org", Stratum: 2}
 			})
-			c, err := env.ts.Plan(selection[:2], PolicyConverge)
+			c, err := env.ts.Plan(selection[:2], daemon.PolicyConverge)
 			require.NoError(t, err)
 			res, err := env.ts.Apply(t.Context(), c)
-			require.ErrorIs(t, err, ErrRolledBack)
+			require.ErrorIs(t, err, daemon.ErrRolledBack)
 			require.True(t, res.RolledBack)
 			require.Contains(t, res.Reason, "verify")
 			require.Len(t, res.Backups, 1)
@@ -208,7 +209,7 @@ func TestTimesyncdRollback(t *testing.T) {
 func TestTimesyncdAddOnly(t *testing.T) {
 	env := newTimesyncEnv(t, true)
 	writeFile(t, filepath.Join(env.root, "/etc/systemd/timesyncd.conf.d/10-site.conf"), []byte("[Time]\nNTP=site.example.org\n"))
-	c, err := env.ts.Plan(selection[:1], PolicyAddOnly)
+	c, err := env.ts.Plan(selection[:1], daemon.PolicyAddOnly)
 	require.NoError(t, err)
 	require.NotContains(t, string(c.Files[0].New), "NTP=\n")
 	res, err := env.ts.Apply(t.Context(), c)
@@ -223,7 +224,7 @@ func TestTimesyncdNoBusNoSystemd(t *testing.T) {
 	root := rootWith(t, "timesyncd-debian12.conf", "/etc/systemd/timesyncd.conf")
 	ts, err := NewTimesyncd(TimesyncdConfig{Root: root})
 	require.NoError(t, err)
-	c, err := ts.Plan(selection, PolicyConverge)
+	c, err := ts.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	_, err = ts.Apply(t.Context(), c)
 	require.ErrorIs(t, err, ErrNoSystemd)

@@ -17,11 +17,11 @@
 // github.com/google/renameio/v2 (temp file, fsync, rename) after a backup
 // next to the file (name.backup.YYYYmmddTHHMMSS, UTC, the newest
 // KeepBackups kept). A failure after the first write restores every file,
-// restarts the daemon on it and returns ErrRolledBack; the backups stay.
+// restarts the daemon on it and returns daemon.ErrRolledBack; the backups stay.
 //
 // ntp.conf: the selected servers go into a block between
 // "# BEGIN ntp-optimizer" and "# END ntp-optimizer", before the first
-// server/pool line. Under PolicyConverge the other server and pool lines
+// server/pool line. Under daemon.PolicyConverge the other server and pool lines
 // (in included files too) are disabled by prefixing "#ntp-optimizer# ";
 // reference clocks (127.127.t.u) and peer lines are never touched. Every
 // plan starts from the file with the agent's edits stripped, so a revert

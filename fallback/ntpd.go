@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
@@ -79,7 +80,7 @@ func (c *NTPDConfig) common() common {
 
 // NTPD edits ntpd/NTPsec's ntp.conf: the selected servers go into an
 // ntp-optimizer block, other server/pool lines are commented out with a
-// marker under PolicyConverge, and a revert restores the file byte for byte.
+// marker under daemon.PolicyConverge, and a revert restores the file byte for byte.
 type NTPD struct {
 	cfg NTPDConfig
 }
@@ -147,7 +148,7 @@ func (n *NTPD) Current(ctx context.Context) ([]string, error) {
 // Plan computes the edit for the selected servers (best first) without
 // touching anything. The names are validated first: a bad one is rejected
 // with its origin.
-func (n *NTPD) Plan(servers []Server, policy Policy) (*Change, error) {
+func (n *NTPD) Plan(servers []Server, policy daemon.Policy) (*Change, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func fileChanges(files []*confFile, edits map[string][]byte) []FileChange {
 
 // Apply carries out a planned change: backup, atomic write, validation,
 // restart, verification over mode 6, and on failure restore, restart again
-// and report ErrRolledBack.
+// and report daemon.ErrRolledBack.
 func (n *NTPD) Apply(ctx context.Context, c *Change) (*Result, error) {
 	if n.cfg.Services == nil {
 		return nil, fmt.Errorf("ntpd backend: %w", ErrNoSystemd)

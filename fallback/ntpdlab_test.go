@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
 )
 
@@ -260,7 +261,7 @@ restrict ::1
 	require.Zero(t, eff&(1<<capSysTime), "ntpd must not hold CAP_SYS_TIME")
 	require.Zero(t, bnd&(1<<capSysTime), "nor be able to regain it")
 
-	c, err := n.Plan([]Server{{Name: "10.123.0.2", Origin: "lab"}, {Name: "10.123.0.3", Origin: "lab"}}, PolicyConverge)
+	c, err := n.Plan([]Server{{Name: "10.123.0.2", Origin: "lab"}, {Name: "10.123.0.3", Origin: "lab"}}, daemon.PolicyConverge)
 	require.NoError(t, err)
 	res, err := n.Apply(t.Context(), c)
 	require.NoError(t, err)
@@ -279,11 +280,11 @@ restrict ::1
 
 	// A change to servers that never answer is rolled back.
 	applied := readFile(t, conf)
-	c, err = n.Plan([]Server{{Name: "10.123.0.8", Origin: "lab"}}, PolicyConverge)
+	c, err = n.Plan([]Server{{Name: "10.123.0.8", Origin: "lab"}}, daemon.PolicyConverge)
 	require.NoError(t, err)
 	n.cfg.VerifyTimeout = 6 * time.Second
 	res, err = n.Apply(t.Context(), c)
-	require.ErrorIs(t, err, ErrRolledBack)
+	require.ErrorIs(t, err, daemon.ErrRolledBack)
 	require.True(t, res.RolledBack)
 	require.Equal(t, applied, readFile(t, conf))
 	require.Eventually(t, func() bool {
@@ -300,7 +301,7 @@ restrict ::1
 	}, 20*time.Second, 500*time.Millisecond, "after the rollback ntpd runs on the restored file and reaches the lab again")
 
 	res, err = n.Revert(t.Context())
-	require.ErrorIs(t, err, ErrRolledBack, "the original server never answers, so the revert itself fails verification")
+	require.ErrorIs(t, err, daemon.ErrRolledBack, "the original server never answers, so the revert itself fails verification")
 	require.True(t, res.RolledBack)
 	require.Equal(t, applied, readFile(t, conf))
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
 // validate parses the written tree back: it must carry exactly the planned
@@ -35,7 +37,7 @@ func (n *NTPD) validate(ctx context.Context, c *Change) error {
 		if len(names) == 0 {
 			return errors.New("parsed back: no active server or pool line")
 		}
-		if c.Policy == PolicyConverge && !slices.Equal(got, serverNames(c.Servers)) {
+		if c.Policy == daemon.PolicyConverge && !slices.Equal(got, serverNames(c.Servers)) {
 			return fmt.Errorf("parsed back: the ntp-optimizer block has %v, want %v", got, serverNames(c.Servers))
 		}
 	} else if len(got) > 0 {

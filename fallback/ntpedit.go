@@ -3,6 +3,8 @@ package fallback
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
 // stripLines removes everything an earlier run added to one file: the
@@ -45,12 +47,12 @@ func stripLines(path string, ls []line) ([]line, error) {
 
 // ntpEdit computes the new content of every file of the tree for the
 // selected servers: from each file's pristine form (stripLines), it
-// disables the other server/pool lines under PolicyConverge and inserts the
+// disables the other server/pool lines under daemon.PolicyConverge and inserts the
 // block into the main file (files[0]) before its first active server/pool
 // line, or at its end. Files whose content does not change are left out.
 // Because it always starts from the pristine form, applying the same
 // selection twice gives the same bytes, and a revert is stripLines alone.
-func ntpEdit(files []*confFile, servers []Server, policy Policy) (map[string][]byte, []string, error) {
+func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[string][]byte, []string, error) {
 	pristine := make([][]line, len(files))
 	for i, f := range files {
 		p, err := stripLines(f.path, f.lines)
@@ -70,7 +72,7 @@ func ntpEdit(files []*confFile, servers []Server, policy Policy) (map[string][]b
 	}
 	var block []string
 	for _, s := range servers {
-		if policy == PolicyAddOnly && existing[s.Name] {
+		if policy == daemon.PolicyAddOnly && existing[s.Name] {
 			continue // already configured by someone else: no duplicate association
 		}
 		block = append(block, "server "+s.Name+" iburst")
@@ -89,7 +91,7 @@ func ntpEdit(files []*confFile, servers []Server, policy Policy) (map[string][]b
 			if first < 0 {
 				first = j
 			}
-			if policy == PolicyConverge {
+			if policy == daemon.PolicyConverge {
 				edited[j].text = disabledPrefix + l.text
 			} else if kw, _ := directive(l.text); kw == "pool" {
 				warnings = append(warnings, poolWarning(f.path, name, pristine))

@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func planFor(t *testing.T, root string, policy Policy, servers []Server) *Change {
+func planFor(t *testing.T, root string, policy daemon.Policy, servers []Server) *Change {
 	t.Helper()
 	n, err := NewNTPD(NTPDConfig{Root: root})
 	require.NoError(t, err)
@@ -25,7 +27,7 @@ func planFor(t *testing.T, root string, policy Policy, servers []Server) *Change
 // expected file and diff, for both policies.
 func TestGolden(t *testing.T) {
 	for _, fx := range append(confFixtures, "hard-include") {
-		for _, policy := range []Policy{PolicyConverge, PolicyAddOnly} {
+		for _, policy := range []daemon.Policy{daemon.PolicyConverge, daemon.PolicyAddOnly} {
 			t.Run(fx+"/"+string(policy), func(t *testing.T) {
 				root := rootWith(t, fx, "/etc/ntpsec/ntp.conf")
 				c := planFor(t, root, policy, selection)
@@ -68,7 +70,7 @@ func TestApplyRevertIdentity(t *testing.T) {
 		{{Name: "0.debian.pool.ntp.org", Origin: "test"}, {Name: "a.example.org", Origin: "test"}},
 	}
 	for _, fx := range append(confFixtures, "hard-include") {
-		for _, policy := range []Policy{PolicyConverge, PolicyAddOnly} {
+		for _, policy := range []daemon.Policy{daemon.PolicyConverge, daemon.PolicyAddOnly} {
 			for i, sel := range selections {
 				t.Run(fx+"/"+string(policy)+"/"+string(rune('a'+i)), func(t *testing.T) {
 					root := rootWith(t, fx, "/etc/ntpsec/ntp.conf")
@@ -87,11 +89,11 @@ func TestApplyRevertIdentity(t *testing.T) {
 					for j := range names {
 						if managed[j] {
 							inBlock = append(inBlock, names[j])
-						} else if policy == PolicyConverge {
+						} else if policy == daemon.PolicyConverge {
 							t.Fatalf("converge left %q active outside the block", names[j])
 						}
 					}
-					if policy == PolicyConverge {
+					if policy == daemon.PolicyConverge {
 						require.Equal(t, serverNames(sel), inBlock)
 					}
 					again := planFor(t, root, policy, sel)
@@ -118,7 +120,7 @@ func TestApplyRevertIdentity(t *testing.T) {
 // fixture stays an honest "file from an earlier run".
 func TestEarlierRunFixture(t *testing.T) {
 	root := rootWith(t, "ntpsec-debian12.conf", "/etc/ntpsec/ntp.conf")
-	c := planFor(t, root, PolicyConverge, []Server{{Name: "old1.example.net", Origin: "test"}, {Name: "old2.example.net", Origin: "test"}})
+	c := planFor(t, root, daemon.PolicyConverge, []Server{{Name: "old1.example.net", Origin: "test"}, {Name: "old2.example.net", Origin: "test"}})
 	require.Len(t, c.Files, 1)
 	checkGolden(t, filepath.Join(fixtureDir, "hard-earlier-run.conf"), string(c.Files[0].New))
 }
@@ -144,12 +146,12 @@ func TestInjectionRejected(t *testing.T) {
 			servers := []Server{{Name: "good.example.org", Origin: "catalog"}, {Name: tc.server, Origin: "servers.txt line 3"}}
 			n, err := NewNTPD(NTPDConfig{Root: root})
 			require.NoError(t, err)
-			_, err = n.Plan(servers, PolicyConverge)
+			_, err = n.Plan(servers, daemon.PolicyConverge)
 			require.ErrorContains(t, err, "servers.txt line 3")
 			require.ErrorContains(t, err, tc.reason)
 			ts, err := NewTimesyncd(TimesyncdConfig{Root: root})
 			require.NoError(t, err)
-			_, err = ts.Plan(servers, PolicyConverge)
+			_, err = ts.Plan(servers, daemon.PolicyConverge)
 			require.ErrorContains(t, err, "servers.txt line 3")
 			require.Equal(t, before, snapshot(t, root))
 		})
@@ -160,16 +162,16 @@ func TestPlanErrors(t *testing.T) {
 	root := rootWith(t, "ntpsec-debian12.conf", "/etc/ntpsec/ntp.conf")
 	n, err := NewNTPD(NTPDConfig{Root: root})
 	require.NoError(t, err)
-	_, err = n.Plan(nil, PolicyConverge)
+	_, err = n.Plan(nil, daemon.PolicyConverge)
 	require.ErrorIs(t, err, ErrNoServers)
-	_, err = n.Plan(selection, Policy("replace"))
+	_, err = n.Plan(selection, daemon.Policy("replace"))
 	require.ErrorContains(t, err, `policy "replace"`)
-	_, err = n.Plan([]Server{{Name: "a.example", Origin: "x"}, {Name: "a.example", Origin: "y"}}, PolicyConverge)
+	_, err = n.Plan([]Server{{Name: "a.example", Origin: "x"}, {Name: "a.example", Origin: "y"}}, daemon.PolicyConverge)
 	require.ErrorContains(t, err, "listed twice")
 
 	empty, err := NewNTPD(NTPDConfig{Root: t.TempDir()})
 	require.NoError(t, err)
-	_, err = empty.Plan(selection, PolicyConverge)
+	_, err = empty.Plan(selection, daemon.PolicyConverge)
 	require.ErrorIs(t, err, ErrNoNTPConf)
 }
 
@@ -184,7 +186,7 @@ func TestUnbalancedMarkers(t *testing.T) {
 			writeFile(t, filepath.Join(root, "/etc/ntp.conf"), []byte(text))
 			n, err := NewNTPD(NTPDConfig{Root: root})
 			require.NoError(t, err)
-			_, err = n.Plan(selection, PolicyConverge)
+			_, err = n.Plan(selection, daemon.PolicyConverge)
 			require.ErrorIs(t, err, ErrMarkers)
 			require.ErrorContains(t, err, "/etc/ntp.conf:")
 		})
@@ -220,7 +222,7 @@ func TestCurrent(t *testing.T) {
 func TestSymlinkedConf(t *testing.T) {
 	root := rootWith(t, "ntp-centos7.conf", "/etc/ntp/real.conf")
 	require.NoError(t, os.Symlink("/etc/ntp/real.conf", filepath.Join(root, "/etc/ntp.conf")))
-	c := planFor(t, root, PolicyConverge, selection)
+	c := planFor(t, root, daemon.PolicyConverge, selection)
 	require.Len(t, c.Files, 1)
 	require.Equal(t, "/etc/ntp/real.conf", c.Files[0].Path)
 }
@@ -236,9 +238,9 @@ func FuzzNTPEdit(f *testing.F) {
 	}
 	f.Add([]byte("server a\r\n# BEGIN ntp-optimizer\n# END ntp-optimizer"), false)
 	f.Fuzz(func(t *testing.T, data []byte, converge bool) {
-		policy := PolicyAddOnly
+		policy := daemon.PolicyAddOnly
 		if converge {
-			policy = PolicyConverge
+			policy = daemon.PolicyConverge
 		}
 		orig := &confFile{path: "/etc/ntp.conf", data: data, lines: splitLines(data)}
 		edits, _, err := ntpEdit([]*confFile{orig}, selection[:2], policy)

@@ -15,28 +15,6 @@ type Server struct {
 	Origin string
 }
 
-// Policy says what a backend may do to sources it did not add.
-type Policy string
-
-// The policies, as in the agent's configuration.
-const (
-	// PolicyConverge makes the daemon use exactly the selected set: other
-	// server/pool lines are commented out with a marker (never deleted), and
-	// timesyncd's NTP= list is replaced.
-	PolicyConverge Policy = "converge"
-	// PolicyAddOnly only adds the selected servers; everything else stays.
-	PolicyAddOnly Policy = "add-only"
-)
-
-// Validate returns an error for an unknown policy.
-func (p Policy) Validate() error {
-	switch p {
-	case PolicyConverge, PolicyAddOnly:
-		return nil
-	}
-	return fmt.Errorf("policy %q: want %q or %q", string(p), PolicyConverge, PolicyAddOnly)
-}
-
 // ErrNoServers is returned by Plan when it is given an empty server list:
 // the backends never write a configuration without a source.
 var ErrNoServers = errors.New("no servers to apply")

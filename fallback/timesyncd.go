@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
@@ -95,7 +96,7 @@ func (t *Timesyncd) configured(skip string) ([]string, error) {
 
 // Plan computes the drop-in for the selected servers without touching
 // anything.
-func (t *Timesyncd) Plan(servers []Server, policy Policy) (*Change, error) {
+func (t *Timesyncd) Plan(servers []Server, policy daemon.Policy) (*Change, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func (t *Timesyncd) runtimeTarget(c *Change) ([]string, error) {
 		return []string{}, nil
 	}
 	names := serverNames(c.Servers)
-	if c.Policy == PolicyAddOnly {
+	if c.Policy == daemon.PolicyAddOnly {
 		others, err := t.configured(TimesyncdDropIn)
 		if err != nil {
 			return nil, err

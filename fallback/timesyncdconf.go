@@ -2,9 +2,10 @@ package fallback
 
 import (
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/confdir"
 )
 
 // systemd-timesyncd's configuration files (timesyncd.conf(5)): the main
@@ -28,30 +29,7 @@ func timesyncdFiles(root string) []string {
 			break
 		}
 	}
-	byName := map[string]string{}
-	for _, d := range timesyncdDropDir {
-		entries, err := os.ReadDir(hostPath(root, d))
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".conf") {
-				continue
-			}
-			if _, hidden := byName[e.Name()]; !hidden {
-				byName[e.Name()] = filepath.Join(d, e.Name())
-			}
-		}
-	}
-	names := make([]string, 0, len(byName))
-	for n := range byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		out = append(out, byName[n])
-	}
-	return out
+	return append(out, confdir.Files(timesyncdDropDir, ".conf", func(d string) string { return hostPath(root, d) })...)
 }
 
 // parseNTPKey applies the NTP= assignments of one file's [Time] section to
@@ -86,15 +64,15 @@ func parseNTPKey(data []byte, list []string) []string {
 }
 
 // renderDropIn returns the drop-in for the selected servers. Under
-// PolicyConverge it starts with an empty NTP= so only the selected servers
-// are used; under PolicyAddOnly they are added after the configured ones.
-func renderDropIn(names []string, policy Policy) []byte {
+// daemon.PolicyConverge it starts with an empty NTP= so only the selected servers
+// are used; under daemon.PolicyAddOnly they are added after the configured ones.
+func renderDropIn(names []string, policy daemon.Policy) []byte {
 	var b strings.Builder
 	b.WriteString("# Managed by ntp-optimizer: the NTP servers it selected, best first.\n")
 	b.WriteString("# systemd-timesyncd uses one server at a time, trying them in this order.\n")
 	b.WriteString("# Delete this file and restart systemd-timesyncd to undo.\n")
 	b.WriteString("[Time]\n")
-	if policy == PolicyConverge {
+	if policy == daemon.PolicyConverge {
 		b.WriteString("NTP=\n")
 	}
 	b.WriteString("NTP=" + strings.Join(names, " ") + "\n")

@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
 func TestTimesyncdGolden(t *testing.T) {
-	for _, policy := range []Policy{PolicyConverge, PolicyAddOnly} {
+	for _, policy := range []daemon.Policy{daemon.PolicyConverge, daemon.PolicyAddOnly} {
 		t.Run(string(policy), func(t *testing.T) {
 			root := rootWith(t, "timesyncd-debian12.conf", "/etc/systemd/timesyncd.conf")
 			ts, err := NewTimesyncd(TimesyncdConfig{Root: root})
@@ -54,7 +56,7 @@ func TestTimesyncdDropInOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"late.example"}, cur)
 
-	c, err := ts.Plan(selection, PolicyConverge)
+	c, err := ts.Plan(selection, daemon.PolicyConverge)
 	require.NoError(t, err)
 	writeFile(t, filepath.Join(root, TimesyncdDropIn), c.Files[0].New)
 	require.ErrorContains(t, ts.validate(c), "overrides it")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
 // validate parses the drop-in back and the effective NTP= list.
@@ -26,7 +28,7 @@ func (t *Timesyncd) validate(c *Change) error {
 	if err != nil {
 		return err
 	}
-	if c.Policy == PolicyConverge && !slices.Equal(eff, serverNames(c.Servers)) {
+	if c.Policy == daemon.PolicyConverge && !slices.Equal(eff, serverNames(c.Servers)) {
 		return fmt.Errorf("parsed back: timesyncd's files give NTP=%v, want %v (a drop-in sorting after ntp-optimizer.conf overrides it?)", eff, serverNames(c.Servers))
 	}
 	return nil

@@ -225,3 +225,9 @@ func boolValue(b bool) float64 {
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
+
+// File is the textfile collector's file of one machine (paths.metrics_file).
+type File struct{ Path string }
+
+// Write writes r to the file (see WriteFile).
+func (f File) Write(r Run) error { return WriteFile(f.Path, r) }

@@ -57,12 +57,15 @@ type Notifier struct {
 	clock       clock.Clock
 	hostname    func() (string, error)
 	log         zerolog.Logger
+	// setupErr names the channels New could not build; every Notify
+	// returns it too, so each run's report says notifications are off.
+	setupErr error
 }
 
 // New builds a Notifier from a validated configuration. It returns a
 // Notifier with every channel it could build, and an error naming those it
-// could not (e.g. the SMTP password is in a file others can read): the
-// caller logs the error and goes on with the Notifier.
+// could not (e.g. the SMTP password is in a file others can read), which
+// every Notify returns as well: the caller may go on with the Notifier.
 func New(cfg Config, opt Options) (*Notifier, error) {
 	n := &Notifier{repeatAfter: cfg.RepeatAfter, clock: clock.Or(opt.Clock), hostname: opt.Hostname, log: opt.Log}
 	if n.hostname == nil {
@@ -96,7 +99,8 @@ func New(cfg Config, opt Options) (*Notifier, error) {
 			onError:  w.SendOnError,
 		})
 	}
-	return n, errors.Join(errs...)
+	n.setupErr = errors.Join(errs...)
+	return n, n.setupErr
 }
 
 // Enabled reports whether any channel is on.
@@ -108,9 +112,15 @@ func (n *Notifier) Enabled() bool { return len(n.channels) > 0 }
 // error less than repeat_after ago. A successful run first sends a
 // recovery message on each channel that delivered an error, then a change
 // message when sources changed, on each channel with send_on_change. The
-// error joins every delivery that failed; the state records only what was
-// delivered, so an undelivered message is tried again on the next run.
+// error joins every delivery that failed (and the channels New could not
+// build); the state records only what was delivered, so an undelivered
+// message is tried again on the next run.
 func (n *Notifier) Notify(ctx context.Context, st State, o Outcome) (State, error) {
+	next, err := n.notify(ctx, st, o)
+	return next, errors.Join(n.setupErr, err)
+}
+
+func (n *Notifier) notify(ctx context.Context, st State, o Outcome) (State, error) {
 	next := st.clone()
 	if o.Time.IsZero() {
 		o.Time = n.clock.Now()

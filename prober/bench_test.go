@@ -54,7 +54,7 @@ func BenchmarkProbe(b *testing.B) {
 		var last prober.Progress
 		p.Progress = func(pr prober.Progress) { last = pr }
 		start := time.Now()
-		res, err := p.Probe(context.Background(), targets)
+		res, err := p.Probe(context.Background(), targets, prober.RunOptions{})
 		wall := time.Since(start)
 		if err != nil {
 			b.Fatal(err)

@@ -37,7 +37,7 @@ func probeLab(t *testing.T, lab *ntplab.Lab, cfg prober.Config) map[string]probe
 	p := prober.New(cfg, zerolog.Nop())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := p.Probe(ctx, targets)
+	res, err := p.Probe(ctx, targets, prober.RunOptions{})
 	require.NoError(t, err)
 	require.Len(t, res, len(targets))
 	out := map[string]prober.Result{}
@@ -137,7 +137,7 @@ func TestReach(t *testing.T) {
 			s := lab.Server(fmt.Sprint(i))
 			cfg := labConfig(tc.samples, 40*ms)
 			p := prober.New(cfg, zerolog.Nop())
-			res, err := p.Probe(context.Background(), []prober.Target{{Name: s.Addr().Addr().String(), Port: int(s.Addr().Port())}})
+			res, err := p.Probe(context.Background(), []prober.Target{{Name: s.Addr().Addr().String(), Port: int(s.Addr().Port())}}, prober.RunOptions{})
 			require.NoError(t, err)
 			r := res[0]
 			require.Equal(t, tc.samples, r.SamplesSent)
@@ -220,7 +220,7 @@ func TestLostFinalSampleWaitsShort(t *testing.T) {
 	res, err := p.Probe(context.Background(), []prober.Target{
 		{Name: dead.Addr().String(), Port: int(dead.Port())},
 		{Name: slow.Addr().String(), Port: int(slow.Port()), MinSpacing: 100 * ms},
-	})
+	}, prober.RunOptions{})
 	took := time.Since(start)
 	require.NoError(t, err)
 	t.Logf("run took %v", took)

@@ -12,7 +12,7 @@ const resolveWorkers = 16
 // resolveAll resolves every target and returns the addresses to measure
 // (each once, even if several names share it) and the results in output
 // order, which include one result per name that did not resolve.
-func (p *Prober) resolveAll(ctx context.Context, targets []Target) ([]*addrRun, []*Result) {
+func (r *run) resolveAll(ctx context.Context, targets []Target) ([]*addrRun, []*Result) {
 	type lookup struct {
 		addrs []netip.Addr
 		err   error
@@ -30,21 +30,21 @@ func (p *Prober) resolveAll(ctx context.Context, targets []Target) ([]*addrRun, 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			lctx, cancel := context.WithTimeout(ctx, p.Timeout)
+			lctx, cancel := context.WithTimeout(ctx, r.Timeout)
 			defer cancel()
-			addrs, err := p.Resolver.LookupNetIP(lctx, "ip", t.Name)
+			addrs, err := r.resolver.LookupNetIP(lctx, "ip", t.Name)
 			found[i] = lookup{addrs: addrs, err: err}
 		}()
 	}
 	wg.Wait()
 
-	var runs []*addrRun
+	var addrs []*addrRun
 	var results []*Result
 	byAddr := map[netip.AddrPort]*addrRun{}
 	for i, t := range targets {
 		port := t.Port
 		if port == 0 {
-			port = p.Port
+			port = r.Port
 		}
 		if found[i].err != nil || len(found[i].addrs) == 0 {
 			msg := "name did not resolve to any address"
@@ -57,25 +57,25 @@ func (p *Prober) resolveAll(ctx context.Context, targets []Target) ([]*addrRun, 
 		for _, a := range found[i].addrs {
 			a = a.Unmap()
 			ap := netip.AddrPortFrom(a, uint16(port))
-			if run := byAddr[ap]; run != nil {
-				run.res.Aliases = append(run.res.Aliases, t.Name)
-				run.spacing = max(run.spacing, t.MinSpacing)
+			if ar := byAddr[ap]; ar != nil {
+				ar.res.Aliases = append(ar.res.Aliases, t.Name)
+				ar.spacing = max(ar.spacing, t.MinSpacing)
 				continue
 			}
-			run := &addrRun{
+			ar := &addrRun{
 				addr:    ap,
 				res:     &Result{Server: t.Name, Address: a, Port: port},
-				spacing: max(p.Spacing, t.MinSpacing),
+				spacing: max(r.Spacing, t.MinSpacing),
 			}
-			byAddr[ap] = run
-			runs = append(runs, run)
-			results = append(results, run.res)
+			byAddr[ap] = ar
+			addrs = append(addrs, ar)
+			results = append(results, ar.res)
 		}
 	}
-	for _, r := range runs {
-		if !r.addr.Addr().IsLoopback() {
-			r.spacing = max(r.spacing, MinPublicSpacing)
+	for _, a := range addrs {
+		if !a.addr.Addr().IsLoopback() {
+			a.spacing = max(a.spacing, MinPublicSpacing)
 		}
 	}
-	return runs, results
+	return addrs, results
 }

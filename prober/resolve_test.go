@@ -50,7 +50,7 @@ func TestResolution(t *testing.T) {
 	out, err := p.Probe(context.Background(), []prober.Target{
 		{Name: "pool.lab.test"}, {Name: "alias.lab.test"}, {Name: "nothing.lab.test"},
 		{Name: "v4mapped.test"}, {Name: "missing.lab.test"},
-	})
+	}, prober.RunOptions{})
 	require.NoError(t, err)
 	require.Len(t, out, 5, "%+v", out)
 

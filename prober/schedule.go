@@ -7,6 +7,10 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Why a sample's query was cut short (the cause of its context).
@@ -38,13 +42,15 @@ type addrRun struct {
 }
 
 // measure sends this address's samples on schedule and waits for them.
-func (p *Prober) measure(ctx context.Context, a *addrRun, k int) {
-	n := p.Samples
+// Sample i goes at the earliest at start + i × step; each is its own
+// goroutine (sample), so a slow reply does not hold up the next request.
+func (r *run) measure(ctx context.Context, a *addrRun, k int) {
+	n := r.Samples
 	a.sentAt = make([]time.Time, n)
-	samples := make([]Sample, n)
 	actx, finish := context.WithCancelCause(ctx)
 	defer finish(nil)
-	log := p.Logger.With().Str("server", a.res.Server).Str("addr", a.addr.String()).Logger()
+	m := &addrMeasure{r: r, a: a, ctx: actx, finish: finish, samples: make([]Sample, n),
+		log: r.log.With().Str("server", a.res.Server).Str("addr", a.addr.String()).Logger()}
 
 	var wg sync.WaitGroup
 	prev := make(chan struct{})
@@ -52,78 +58,101 @@ func (p *Prober) measure(ctx context.Context, a *addrRun, k int) {
 	// Address k starts k × staggerStep after the first, so hundreds of
 	// addresses do not send in the same instant (which would put every
 	// send and receive timestamp behind the same burst of goroutines).
-	start := p.Clock.Now().Add(time.Duration(k) * staggerStep)
+	start := r.clock.Now().Add(time.Duration(k) * staggerStep)
 	for i := 0; i < n; i++ {
-		if !p.sleepUntil(actx, a.nextDue(start, i)) {
+		if !r.sleepUntil(actx, a.nextDue(start, i)) {
 			break
 		}
-		if a.isStopped() || !p.acquire(actx) {
+		if a.isStopped() || !r.acquire(actx) {
 			break
 		}
-		final := i == n-1
-		mine := make(chan struct{})
-		wg.Add(1)
-		go func(i int, prev <-chan struct{}) {
-			defer wg.Done()
-			defer p.release()
-			var once sync.Once
-			passed := func() { once.Do(func() { close(mine) }) }
-			defer passed()
-			sctx, cancel := context.WithCancelCause(actx)
-			defer cancel(nil)
-			sent := make(chan struct{})
-			// The wait for the reply runs from the moment of sending.
-			go func() {
-				select {
-				case <-sent:
-				case <-sctx.Done():
-					return
-				}
-				wait := p.Timeout
-				if final {
-					wait = a.finalWait(p.Config)
-				}
-				select {
-				case <-p.Clock.After(wait):
-					cancel(noReplyError{wait})
-				case <-sctx.Done():
-				}
-			}()
-			gate := &sampleGate{p: p, a: a, i: i, ctx: sctx, prev: prev, passed: passed, sent: sent}
-			r, err := p.Query(sctx, a.addr, gate)
-			s := sampleFrom(r, err)
-			s.Seq = i
-			samples[i] = s
-			wasSent := a.record(&samples[i])
-			if wasSent {
-				p.update(func(pr *Progress) { pr.SamplesSent++ })
-			}
-			switch {
-			case s.OK:
-				p.update(func(pr *Progress) { pr.SamplesOK++ })
-			case stopsProbing(s.KoD):
-				log.Info().Str("kod", s.KoD).Msg("kiss-o'-death: no more requests to this address")
-				a.stop()
-				finish(errStopped)
-			case !wasSent && actx.Err() == nil && sctx.Err() == nil:
-				// It failed before sending: e.g. no route (no IPv6
-				// connectivity). Trying again would fail the same way.
-				a.fail("cannot send: " + s.Err)
-				finish(errFatal)
-			}
-			log.Debug().Int("seq", i).Bool("ok", s.OK).Dur("offset", s.Offset).Dur("delay", s.Delay).Str("err", s.Err).Msg("sample")
-			if final {
-				finish(errAddrDone)
-			}
-		}(i, prev)
+		wait, mine := prev, make(chan struct{})
+		wg.Go(func() { m.sample(i, i == n-1, wait, mine) })
 		prev = mine
 	}
 	wg.Wait()
-	for _, s := range samples {
+	for _, s := range m.samples {
 		if !s.Sent.IsZero() {
 			a.res.Samples = append(a.res.Samples, s)
 		}
 	}
+}
+
+// addrMeasure is one address's samples during measure.
+type addrMeasure struct {
+	r       *run
+	a       *addrRun
+	ctx     context.Context         // ends when the address is done
+	finish  context.CancelCauseFunc // ends ctx, with why
+	samples []Sample
+	log     zerolog.Logger
+}
+
+// sample sends request i once the previous one is out (prev closed) and
+// the spacing has passed, lets the next one go (closes mine) when it is
+// sent or given up, and waits for the reply: Timeout from the moment of
+// sending, or for the final request the address's final wait. It holds a
+// query slot, released when it returns.
+func (m *addrMeasure) sample(i int, final bool, prev <-chan struct{}, mine chan struct{}) {
+	defer m.r.release()
+	var once sync.Once
+	passed := func() { once.Do(func() { close(mine) }) }
+	defer passed()
+	sctx, cancel := context.WithCancelCause(m.ctx)
+	defer cancel(nil)
+	sent := make(chan struct{})
+	go m.replyDeadline(sctx, cancel, sent, final)
+	gate := &sampleGate{r: m.r, a: m.a, i: i, ctx: sctx, prev: prev, passed: passed, sent: sent}
+	resp, err := m.r.query(sctx, m.a.addr, gate)
+	s := sampleFrom(resp, err)
+	s.Seq = i
+	m.samples[i] = s
+	m.account(&m.samples[i], sctx.Err() != nil)
+	if final {
+		m.finish(errAddrDone)
+	}
+}
+
+// replyDeadline cancels a sample's query once its wait has passed since
+// the request was sent.
+func (m *addrMeasure) replyDeadline(sctx context.Context, cancel context.CancelCauseFunc, sent <-chan struct{}, final bool) {
+	select {
+	case <-sent:
+	case <-sctx.Done():
+		return
+	}
+	wait := m.r.Timeout
+	if final {
+		wait = m.a.finalWait(m.r.Config)
+	}
+	select {
+	case <-m.r.clock.After(wait):
+		cancel(noReplyError{wait})
+	case <-sctx.Done():
+	}
+}
+
+// account counts a finished sample and acts on what it says: a KoD that
+// stops probing ends the address, as does a request that could not even be
+// sent (no route: trying again would fail the same way). cancelled says
+// the sample's own wait or the address ended it.
+func (m *addrMeasure) account(s *Sample, cancelled bool) {
+	wasSent := m.a.record(s)
+	if wasSent {
+		m.r.update(func(pr *Progress) { pr.SamplesSent++ })
+	}
+	switch {
+	case s.OK:
+		m.r.update(func(pr *Progress) { pr.SamplesOK++ })
+	case stopsProbing(s.KoD):
+		m.log.Info().Str("kod", s.KoD).Msg("kiss-o'-death: no more requests to this address")
+		m.a.stop()
+		m.finish(errStopped)
+	case !wasSent && m.ctx.Err() == nil && !cancelled:
+		m.a.fail("cannot send: " + s.Err)
+		m.finish(errFatal)
+	}
+	m.log.Debug().Int("seq", s.Seq).Bool("ok", s.OK).Dur("offset", s.Offset).Dur("delay", s.Delay).Str("err", s.Err).Msg("sample")
 }
 
 // sampleGate is sample i's Gate. Samples pass in order: Wait first waits
@@ -132,7 +161,7 @@ func (p *Prober) measure(ctx context.Context, a *addrRun, k int) {
 // next sample through. So two packets to one address leave at least the
 // spacing apart, however late a goroutine runs.
 type sampleGate struct {
-	p      *Prober
+	r      *run
 	a      *addrRun
 	i      int
 	ctx    context.Context
@@ -155,13 +184,13 @@ func (g *sampleGate) Wait() error {
 		if stopped {
 			return errStopped
 		}
-		now := g.p.Clock.Now()
+		now := g.r.clock.Now()
 		due := last.Add(g.a.spacing + sendGuard(g.a.spacing))
 		if last.IsZero() || !now.Before(due) {
 			return nil // nothing slow between here and the write
 		}
 		select {
-		case <-g.p.Clock.After(due.Sub(now)):
+		case <-g.r.clock.After(due.Sub(now)):
 		case <-g.ctx.Done():
 			return context.Cause(g.ctx)
 		}
@@ -170,7 +199,7 @@ func (g *sampleGate) Wait() error {
 
 func (g *sampleGate) Sent() {
 	g.once.Do(func() {
-		now := g.p.Clock.Now()
+		now := g.r.clock.Now()
 		g.a.mu.Lock()
 		g.a.lastSent, g.a.sentAt[g.i] = now, now
 		g.a.mu.Unlock()
@@ -243,16 +272,7 @@ func (a *addrRun) isStopped() bool {
 	return a.stopped
 }
 
-// sleepUntil waits until t on the prober's clock; false if ctx ended first.
-func (p *Prober) sleepUntil(ctx context.Context, t time.Time) bool {
-	d := t.Sub(p.Clock.Now())
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	select {
-	case <-p.Clock.After(d):
-		return true
-	case <-ctx.Done():
-		return false
-	}
+// sleepUntil waits until t on the run's clock; false if ctx ended first.
+func (r *run) sleepUntil(ctx context.Context, t time.Time) bool {
+	return clock.Sleep(ctx, r.clock, t.Sub(r.clock.Now())) == nil
 }

@@ -53,7 +53,7 @@ func (f *fakeServers) run(t *testing.T, cfg prober.Config, targets []prober.Targ
 	p.Clock, p.Query = f.clock, f.query
 	done := make(chan []prober.Result)
 	go func() {
-		res, err := p.Probe(context.Background(), targets)
+		res, err := p.Probe(context.Background(), targets, prober.RunOptions{})
 		require.NoError(t, err)
 		done <- res
 	}()

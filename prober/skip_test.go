@@ -21,7 +21,7 @@ func TestSkipSendsNothing(t *testing.T) {
 	))
 	skipped := lab.Server("skipped").Addr()
 	p := prober.New(labConfig(2, 20*ms), zerolog.Nop())
-	p.Skip = func(a netip.AddrPort) string {
+	skipFn := func(a netip.AddrPort) string {
 		if a == skipped {
 			return "blacklisted"
 		}
@@ -33,8 +33,9 @@ func TestSkipSendsNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := p.Probe(ctx, targets)
+	res, err := p.Probe(ctx, targets, prober.RunOptions{Skip: skipFn})
 	require.NoError(t, err)
+	require.True(t, p.Resolver == nil && p.Query == nil && p.Clock == nil, "Probe leaves the Prober as it was")
 	require.Len(t, res, 2)
 	for _, r := range res {
 		if r.Address == skipped.Addr() {

@@ -7,14 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/metrics"
+	"github.com/ntp-optimizer/ntp-optimizer/notify"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
 )
 
@@ -52,9 +54,6 @@ func runApply(c *cli.Context) error {
 		return err
 	}
 	cfg := &l.Config
-	if err := agent.ValidateSourceOptions(cfg.Chrony.SourceOptions); err != nil {
-		return usageError(fmt.Errorf("chrony.source_options: %w", err))
-	}
 	log := logger(c)
 	det, err := detectBackend(c, cfg)
 	var ce *codedError
@@ -64,29 +63,30 @@ func runApply(c *cli.Context) error {
 	case err != nil:
 		// The run still happens, to fail at its first step: it is then
 		// recorded, counted and notified like any failed run.
-		det = &detected{backend: &agent.Unavailable{Kind: cfg.Backend, Err: err}, close: func() {}}
+		det = &detected{backend: &daemon.Unavailable{Kind: cfg.Backend, Err: err}, close: func() {}}
 	default:
 		log.Info().Str("how", det.how).Msg("NTP daemon")
 	}
 	defer det.close()
 
-	p := prober.New(proberConfig(cfg), log)
+	p := prober.New(cfg.Prober(), log)
+	p.Clock = clockOf(c)
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.Bool("json") {
 		p.Progress = progressLine(f)
 	}
 	a := &agent.Agent{
-		Backend: det.backend,
-		Discoverer: &discovery.Discoverer{Log: log,
+		Settings: cfg.Agent(),
+		Backend:  det.backend,
+		Discoverer: &discovery.Discoverer{Log: log, Clock: clockOf(c),
 			CacheDir: filepath.Join(cfg.Paths.StateDir, "cache")},
-		Prober:           p,
-		Store:            &agent.Store{Dir: cfg.Paths.StateDir, Logger: log},
-		Log:              log,
-		LockWait:         agent.DefaultLockWait,
-		Discovery:        cfg.Discovery(),
-		Scoring:          cfg.Scoring(),
-		Policy:           cfg.Policy,
-		HistoryRetention: time.Duration(cfg.History.RetentionDays) * 24 * time.Hour,
-		AfterRun:         afterRun(l, log),
+		Prober:   p,
+		Store:    &agent.Store{Dir: cfg.Paths.StateDir, Logger: log, Clock: clockOf(c)},
+		Notifier: notifier(c, l),
+		Log:      log,
+		Clock:    clockOf(c),
+	}
+	if path := cfg.Paths.MetricsFile; path != "" {
+		a.Metrics = metrics.File{Path: path}
 	}
 	rep, runErr := a.Run(c.Context, agent.Options{DryRun: c.Bool("dry-run")})
 	if p.Progress != nil {
@@ -111,12 +111,28 @@ func runApply(c *cli.Context) error {
 	return applyExit(runErr)
 }
 
+// notifier builds the e-mail and webhook notifier when either is on (nil
+// otherwise). A channel it cannot build (an SMTP password others can read)
+// is reported by every run, through the notifier.
+func notifier(c *cli.Context, l *config.Loaded) agent.Notifier {
+	nc := l.Config.Notify()
+	if !nc.Email.Enabled && !nc.Webhook.Enabled {
+		return nil
+	}
+	n, _ := notify.New(nc, notify.Options{
+		Password: notify.PasswordSource{ConfigFile: l.File, ConfigMode: l.FileMode},
+		Log:      logger(c),
+		Clock:    clockOf(c),
+	})
+	return n
+}
+
 // applyExit maps a run's error to the documented exit codes.
 func applyExit(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, agent.ErrRolledBack):
+	case errors.Is(err, daemon.ErrRolledBack):
 		return withCode(exitRolledBack, err)
 	case errors.Is(err, agent.ErrNoUsable):
 		return withCode(exitNoUsable, err)
@@ -177,27 +193,6 @@ func writeApplyReport(w io.Writer, r *agent.Report) error {
 	if r.Diff != "" {
 		fmt.Fprintf(w, "\n%s", r.Diff)
 	}
-	_, err := fmt.Fprintln(w, summaryLine(r))
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary())
 	return err
-}
-
-// summaryLine is the one-line outcome of a run.
-func summaryLine(r *agent.Report) string {
-	set := fmt.Sprintf("%s uses %d sources: %s", r.Backend, len(r.Selected), strings.Join(r.Selected, ", "))
-	var s string
-	switch r.Outcome {
-	case agent.OutcomeApplied:
-		s = fmt.Sprintf("applied: %d added, %d removed; %s", len(r.Added), len(r.Removed), set)
-	case agent.OutcomeUnchanged:
-		s = "no change: " + set
-	case agent.OutcomeDryRun:
-		s = fmt.Sprintf("dry run: would add %d and remove %d; nothing was changed", len(r.Added), len(r.Removed))
-	case agent.OutcomeRolledBack:
-		s = "rolled back: " + r.Reason
-	case agent.OutcomeNoUsable:
-		s = "no usable servers: nothing was changed"
-	default:
-		s = "failed: " + r.Reason
-	}
-	return fmt.Sprintf("\n%s (run %s, %.1f s)", s, r.RunID, r.Duration)
 }

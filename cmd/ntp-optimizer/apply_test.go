@@ -18,6 +18,7 @@ import (
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronytest"
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
 	"github.com/ntp-optimizer/ntp-optimizer/ntplab"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
@@ -74,7 +75,7 @@ func TestApplyConverges(t *testing.T) {
 			require.Equal(t, e.addrs(goodServers...), e.sources())
 
 			// The sources file holds the set, for restarts.
-			file, err := os.ReadFile(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+			file, err := os.ReadFile(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 			require.NoError(t, err)
 			for _, a := range e.addrs(goodServers...) {
 				require.Contains(t, string(file), "server "+a+" port ")
@@ -163,7 +164,7 @@ func TestApplyRollsBackSilentSources(t *testing.T) {
 	require.Equal(t, agent.OutcomeRolledBack, r.Outcome)
 	require.Contains(t, r.Reason, "did not answer within 3s")
 	require.Equal(t, before, e.sources(), "chronyd's set is the set before the run")
-	_, err := os.Stat(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+	_, err := os.Stat(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 	require.True(t, os.IsNotExist(err), "no sources file after a rollback")
 }
 
@@ -198,14 +199,14 @@ func TestApplyChronydKilled(t *testing.T) {
 	st = readState(t, e.state)
 	require.Equal(t, 2, st.Counters.Runs)
 	require.Len(t, st.Managed, len(r.Added))
-	file, err := os.ReadFile(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+	file, err := os.ReadFile(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 	require.NoError(t, err)
 	require.Equal(t, len(r.Selected), strings.Count(string(file), "\nserver "))
 }
 
 func readState(t *testing.T, dir string) agent.State {
 	t.Helper()
-	st, err := (&agent.Store{Dir: dir}).LoadState()
+	st, _, err := (&agent.Store{Dir: dir}).PeekState()
 	require.NoError(t, err)
 	_, err = os.Stat(filepath.Join(dir, "state.json"))
 	require.NoError(t, err, "state.json exists and parsed")
@@ -244,7 +245,7 @@ func TestApplyDryRun(t *testing.T) {
 	require.Zero(t, code, stderr)
 	e.waitSelected()
 	before, stateBefore := e.sources(), snapshot(t, e.state)
-	fileBefore, _ := os.ReadFile(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+	fileBefore, _ := os.ReadFile(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 
 	out, stderr, code := runSerial(t, "history", "--state-dir", e.state)
 	require.Zero(t, code, stderr)
@@ -259,7 +260,7 @@ func TestApplyDryRun(t *testing.T) {
 	require.NotEmpty(t, r.Candidates)
 	require.Equal(t, before, e.sources())
 	require.Equal(t, stateBefore, snapshot(t, e.state))
-	fileAfter, _ := os.ReadFile(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+	fileAfter, _ := os.ReadFile(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 	require.Equal(t, fileBefore, fileAfter)
 }
 
@@ -299,7 +300,7 @@ func TestApplyBadInput(t *testing.T) {
 	require.Equal(t, exitUsage, code, out)
 	require.Contains(t, stderr, "servers[1]")
 	require.Equal(t, before, e.sources(), "nothing reached chronyd")
-	_, err := os.Stat(filepath.Join(e.d.SourceDir, agent.SourcesFileName))
+	_, err := os.Stat(filepath.Join(e.d.SourceDir, chronylive.SourcesFileName))
 	require.True(t, os.IsNotExist(err), "nothing reached a file")
 
 	// A corrupt state file is moved aside with a warning; the run goes on.

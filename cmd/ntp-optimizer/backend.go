@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
 	"github.com/ntp-optimizer/ntp-optimizer/config"
 	"github.com/ntp-optimizer/ntp-optimizer/fallback"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
@@ -20,7 +21,6 @@ type detected struct {
 	backend agent.Backend
 	how     string // for `status` and the log
 	close   func() // releases the daemon connection
-	chrony  *chronyctl.Client
 }
 
 // detectBackend picks the NTP daemon to manage: chronyd when its command
@@ -36,25 +36,22 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 			_, err = cl.NumSources(ctx)
 		}
 		if err == nil {
-			b, berr := chronyBackend(c, cfg, cl)
-			if berr != nil {
-				done()
-				return nil, berr
-			}
-			return &detected{backend: b, chrony: cl, close: done,
+			b := chronylive.New(cl, cfg.ChronyLive(), log)
+			b.Clock = clockOf(c)
+			return &detected{backend: b, close: done,
 				how: "chronyd (its command socket " + cl.Remote() + " answers)"}, nil
 		}
 		if done != nil {
 			done()
 		}
-		if chronyOnly(cfg) {
+		var ce *codedError
+		if chronyOnly(cfg) || errors.As(err, &ce) {
 			return nil, err
 		}
 		log.Debug().Err(err).Msg("chronyd is not answering; looking for ntpd or systemd-timesyncd")
 	}
 	services, _ := systemdServices(c.Context)
-	kind := want
-	how := "--backend " + want
+	kind, how := want, "--backend "+want
 	if want == "auto" {
 		d, err := fallback.Detector{Units: services}.Detect(c.Context)
 		if err != nil {
@@ -65,24 +62,28 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 		}
 		kind, how = d.Daemon, d.String()
 	}
-	var fb agent.FileBackend
-	var err error
-	switch kind {
-	case fallback.DaemonNTPD:
-		fb, err = fallback.NewNTPD(fallback.NTPDConfig{ConfPath: cfg.Paths.NTPConf, Services: services, Log: log})
-	case fallback.DaemonTimesyncd:
-		tc := fallback.TimesyncdConfig{Services: services, Log: log}
-		if bus, berr := fallback.NewTimesync1(); berr == nil {
-			tc.Bus = bus
-		}
-		fb, err = fallback.NewTimesyncd(tc)
-	default:
-		return nil, usageError(fmt.Errorf("--backend %q: want auto, chrony, ntpd or timesyncd", kind))
-	}
+	fb, err := fileBackend(kind, cfg, services, c)
 	if err != nil {
 		return nil, err
 	}
-	return &detected{backend: &agent.Files{Kind: kind, Backend: fb}, how: how, close: func() {}}, nil
+	return &detected{backend: &fallback.Files{Kind: kind, Backend: fb}, how: how, close: func() {}}, nil
+}
+
+// fileBackend builds the ntpd or timesyncd backend.
+func fileBackend(kind string, cfg *config.Config, services fallback.ServiceManager, c *cli.Context) (fallback.FileBackend, error) {
+	switch kind {
+	case fallback.DaemonNTPD:
+		nc := cfg.NTPD()
+		nc.Services, nc.Log, nc.Clock = services, logger(c), clockOf(c)
+		return fallback.NewNTPD(nc)
+	case fallback.DaemonTimesyncd:
+		tc := fallback.TimesyncdConfig{Services: services, Log: logger(c), Clock: clockOf(c)}
+		if bus, err := fallback.NewTimesync1(); err == nil {
+			tc.Bus = bus
+		}
+		return fallback.NewTimesyncd(tc)
+	}
+	return nil, usageError(fmt.Errorf("--backend %q: want auto, chrony, ntpd or timesyncd", kind))
 }
 
 // chronyOnly says the operator asked for chronyd (--backend chrony, or a
@@ -105,27 +106,24 @@ func systemdServices(ctx context.Context) (fallback.ServiceManager, error) {
 	return s, nil
 }
 
-// chronyBackend builds the live chronyd backend; its sources file goes to
-// chrony.sourcedir, else the first persistent sourcedir of chrony.conf.
-func chronyBackend(c *cli.Context, cfg *config.Config, cl *chronyctl.Client) (*agent.Chrony, error) {
-	b := &agent.Chrony{
-		Client:        cl,
-		SourceOptions: cfg.Chrony.SourceOptions,
-		AnswerTimeout: cfg.Chrony.AnswerTimeout.D(),
-		VerifyTimeout: cfg.Chrony.VerifyTimeout.D(),
-		Log:           logger(c),
+// dialChrony connects to chronyd as the configuration says, within a
+// context bounded by chrony.timeout; readOnly allows the UDP fallback. The
+// caller calls done when finished.
+func dialChrony(c *cli.Context, cfg *config.Config, readOnly bool) (cl *chronyctl.Client, ctx context.Context, done func(), err error) {
+	cc := cfg.ChronyClient(readOnly)
+	cc.Logger = logger(c)
+	if err := cc.Validate(); err != nil {
+		return nil, nil, nil, usageError(err)
 	}
-	dir := cfg.Paths.ChronySourceDir
-	if dir == "" {
-		conf, err := agent.ReadChronyConf(cfg.Paths.ChronyConf)
-		if err == nil {
-			dir, err = conf.PersistentSourceDir()
-		}
-		if err != nil {
-			b.NoFile = err.Error() // Apply warns with it
-			return b, nil
-		}
+	ctx, cancel := context.WithTimeout(c.Context, cfg.Chrony.Timeout.D())
+	cl, err = chronyctl.Dial(ctx, cc)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
 	}
-	b.File = &agent.SourcesFile{Path: filepath.Join(dir, agent.SourcesFileName)}
-	return b, nil
+	if fb := cl.Fallback(); fb != nil {
+		fmt.Fprintf(c.App.ErrWriter, "ntp-optimizer: note: using chronyd's UDP command port %s, because %v\n",
+			strings.TrimPrefix(cl.Remote(), "udp:"), fb)
+	}
+	return cl, ctx, func() { _ = cl.Close(); cancel() }, nil
 }

@@ -42,7 +42,7 @@ func runHistory(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st := &agent.Store{Dir: l.Config.Paths.StateDir, Logger: logger(c), ReadOnly: true}
+	st := &agent.Store{Dir: l.Config.Paths.StateDir, Logger: logger(c)}
 	runs, err := st.LoadHistory(clockOf(c).Now().Add(-since))
 	if err != nil {
 		return err

@@ -6,10 +6,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
 // Keys of the cli.App metadata: the configured logger and the clock every
@@ -22,7 +23,7 @@ const (
 // newLogger returns a logger writing to w at the given level and format,
 // and, when file is not nil, JSON lines to file as well. Lines are stamped
 // with the clock's time (the log file's rotation reads it back).
-func newLogger(w *os.File, file io.Writer, level, format string, clock clockwork.Clock) (zerolog.Logger, error) {
+func newLogger(w *os.File, file io.Writer, level, format string, clock clock.Clock) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("log level %q: want debug, info, warn or error", level)
@@ -50,7 +51,7 @@ func newLogger(w *os.File, file io.Writer, level, format string, clock clockwork
 
 // stamp puts the clock's time on every log line, as zerolog's Timestamp
 // does with the system clock.
-type stamp struct{ clock clockwork.Clock }
+type stamp struct{ clock clock.Clock }
 
 func (s stamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 	e.Time(zerolog.TimestampFieldName, s.clock.Now())
@@ -66,9 +67,9 @@ func logger(c *cli.Context) zerolog.Logger {
 }
 
 // clockOf returns the app's clock: the real one unless a test set another.
-func clockOf(c *cli.Context) clockwork.Clock {
-	if cl, ok := c.App.Metadata[clockKey].(clockwork.Clock); ok {
+func clockOf(c *cli.Context) clock.Clock {
+	if cl, ok := c.App.Metadata[clockKey].(clock.Clock); ok {
 		return cl
 	}
-	return clockwork.NewRealClock()
+	return clock.Real()
 }

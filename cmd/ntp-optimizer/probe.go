@@ -44,7 +44,7 @@ func runProbe(c *cli.Context) error {
 		return err
 	}
 	cfg := l.Config
-	pc := proberConfig(&cfg)
+	pc := cfg.Prober()
 	pc.Port = c.Int("port")
 	if err := pc.Validate(); err != nil {
 		return usageError(err)
@@ -72,7 +72,7 @@ func runProbe(c *cli.Context) error {
 		p.Progress = progressLine(f)
 		defer fmt.Fprint(f, "\r\033[K")
 	}
-	results, err := p.Probe(c.Context, agent.Targets(found.Candidates))
+	results, err := p.Probe(c.Context, agent.Targets(found.Candidates), prober.RunOptions{})
 	if err != nil {
 		return err
 	}
@@ -93,16 +93,6 @@ func runProbe(c *cli.Context) error {
 		return withCode(exitNoUsable, errors.New("no server answered"))
 	}
 	return nil
-}
-
-// proberConfig is the [testing] section as the prober's configuration.
-func proberConfig(cfg *config.Config) prober.Config {
-	pc := prober.DefaultConfig()
-	pc.Samples = cfg.Testing.SamplesPerServer
-	pc.Spacing = cfg.Testing.Spacing.D()
-	pc.Timeout = cfg.Testing.Timeout.D()
-	pc.FinalWaitMin = min(pc.FinalWaitMin, pc.Timeout)
-	return pc
 }
 
 // progressLine draws one self-overwriting progress line on a terminal.

@@ -92,7 +92,7 @@ func runStatus(c *cli.Context) error {
 		rep.Daemon = d.String()
 	}
 	log := logger(c)
-	st, err := (&agent.Store{Dir: cfg.Paths.StateDir, Logger: log, ReadOnly: true}).LoadState()
+	st, _, err := (&agent.Store{Dir: cfg.Paths.StateDir, Logger: log}).PeekState()
 	if err != nil {
 		log.Warn().Err(err).Msg("agent state not readable")
 	}

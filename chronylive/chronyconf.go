@@ -1,4 +1,4 @@
-package agent
+package chronylive
 
 import (
 	"bufio"
@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/confdir"
 )
 
 // DefaultChronyConf is Debian's and Ubuntu's chrony configuration file.
@@ -73,7 +74,7 @@ func (c *ChronyConf) read(path string, depth int) error {
 				}
 			}
 		case "confdir":
-			for _, m := range confdirFiles(fields[1:]) {
+			for _, m := range confdir.Files(fields[1:], ".conf", nil) {
 				if err := c.read(m, depth+1); err != nil {
 					return err
 				}
@@ -84,36 +85,6 @@ func (c *ChronyConf) read(path string, depth int) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
-}
-
-// confdirFiles lists the *.conf files of dirs the way chronyd loads them:
-// sorted by file name, the first directory winning when two have the same name.
-func confdirFiles(dirs []string) []string {
-	byName := map[string]string{}
-	for _, d := range dirs {
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			continue // chronyd ignores a missing confdir
-		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".conf") {
-				continue
-			}
-			if _, seen := byName[e.Name()]; !seen {
-				byName[e.Name()] = filepath.Join(d, e.Name())
-			}
-		}
-	}
-	names := make([]string, 0, len(byName))
-	for n := range byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	files := make([]string, len(names))
-	for i, n := range names {
-		files[i] = byName[n]
-	}
-	return files
 }
 
 // PersistentSourceDir picks the sourcedir the agent writes its sources file

@@ -1,4 +1,4 @@
-package agent
+package chronylive
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/srvname"
 )
 
@@ -34,7 +35,7 @@ type SourceLine struct {
 	Options string // chrony source options, e.g. "iburst"
 }
 
-// Render returns the file content for lines. Every line ends in a newline:
+// renderSources returns the file content for lines. Every line ends in a newline:
 // chronyd stops reading at an unterminated line.
 func renderSources(lines []SourceLine) ([]byte, error) {
 	var b bytes.Buffer
@@ -43,8 +44,8 @@ func renderSources(lines []SourceLine) ([]byte, error) {
 		if err := srvname.Validate(l.Address); err != nil {
 			return nil, err
 		}
-		if err := ValidateSourceOptions(l.Options); err != nil {
-			return nil, err
+		if err := chronyctl.ValidateSourceOptions(l.Options); err != nil {
+			return nil, fmt.Errorf("source options %q: %w", l.Options, err)
 		}
 		fmt.Fprintf(&b, "server %s", l.Address)
 		if l.Port != 0 && l.Port != 123 {

@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
+)
+
+// discover reads the daemon's sources and finds the candidates: the
+// configured lists, the daemon's sources themselves, the region's pool
+// zones and the catalog.
+func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, discovery.Result, error) {
+	sources, err := a.Backend.Sources(ctx)
+	if err != nil {
+		return nil, discovery.Result{}, err
+	}
+	found, err := a.Discoverer.Discover(ctx, a.Discovery, discoverySources(sources))
+	if err != nil {
+		// Discover fails only on the operator's input (config, lists).
+		return nil, discovery.Result{}, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	rep.Region = &found.Region
+	rep.Notes = append(rep.Notes, found.Notes...)
+	for _, w := range found.WarningText() {
+		rep.warn(w)
+	}
+	return sources, found, nil
+}
+
+// measure probes the candidates the daemon does not measure itself (and
+// that are not blacklisted), then scores everything and decides the set.
+func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []discovery.Candidate, st *State,
+	now time.Time, log zerolog.Logger) (Evaluation, error) {
+	byDaemon, current := a.daemonView(sources, st)
+	measured := map[netip.Addr]bool{}
+	for _, m := range byDaemon {
+		measured[m.Address] = true
+	}
+	skip := func(ap netip.AddrPort) string {
+		if measured[ap.Addr()] {
+			return "measured by " + a.Backend.Name()
+		}
+		if e, ok := st.Scoring.Blacklisted(ap.Addr(), now); ok {
+			return fmt.Sprintf("blacklisted until %s (%s)", e.Until.UTC().Format(time.RFC3339), e.Reason)
+		}
+		return ""
+	}
+	probes, err := a.Prober.Probe(ctx, Targets(cands), prober.RunOptions{Skip: skip, Log: &log})
+	if err != nil {
+		return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
+	}
+	return Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current},
+		st.Scoring, now, a.Scoring)
+}
+
+// decide turns the evaluation into the run's report and the change the
+// backend is asked for.
+func (a *Agent) decide(rep *Report, ev Evaluation, sources []daemon.Source, st *State, cands []discovery.Candidate) daemon.Plan {
+	dec := ev.Decision
+	rep.Candidates = ev.Reports
+	rep.Relaxed = dec.Relaxed
+	rep.Notes = append(rep.Notes, dec.Notes...)
+	for _, addr := range dec.Selected {
+		rep.Selected = append(rep.Selected, addr.String())
+	}
+	plan := a.plan(dec, sources, st, cands)
+	rep.Added, rep.Removed = planChanges(plan, dec)
+	return plan
+}
+
+// apply asks the backend for the change and records what it did in rep
+// and st. A plan that changes nothing still goes to the backend, which
+// persists the set (e.g. a sources file missing after a manual edit)
+// without changing anything live.
+func (a *Agent) apply(ctx context.Context, rep *Report, st *State, plan daemon.Plan, log zerolog.Logger) error {
+	unchanged := len(plan.Add)+len(plan.Remove) == 0
+	if !unchanged {
+		log.Info().Int("add", len(plan.Add)).Int("remove", len(plan.Remove)).Msg("changing the sources")
+	}
+	applied, err := a.Backend.Apply(ctx, plan)
+	for _, w := range applied.Warnings {
+		rep.warn(w)
+	}
+	switch {
+	case unchanged:
+		rep.Outcome = OutcomeUnchanged
+		return err
+	case applied.RolledBack:
+		rep.Outcome, rep.RolledBack = OutcomeRolledBack, true
+		rep.Added, rep.Removed = []scoring.Change{}, []scoring.Change{}
+		if err == nil {
+			err = fmt.Errorf("%w: %s", daemon.ErrRolledBack, applied.Reason)
+		}
+		return err
+	case err != nil:
+		return err
+	}
+	rep.Outcome, rep.Changed = OutcomeApplied, true
+	for _, s := range applied.Added {
+		st.Managed[s.Address.String()] = ManagedSource{Name: s.Name, Port: s.Port, AddedAt: rep.Time, RunID: rep.RunID}
+	}
+	for _, d := range applied.Removed {
+		delete(st.Managed, d.Address.String())
+	}
+	return nil
+}
+
+// discoverySources are the daemon's sources as discovery candidates: by
+// address, so the members of one pool stay separate candidates.
+func discoverySources(ds []daemon.Source) []discovery.Source {
+	var out []discovery.Source
+	for _, d := range ds {
+		if d.Address.IsValid() && !d.Refclock {
+			out = append(out, discovery.Source{Name: d.Address.String(), Port: d.Port})
+		}
+	}
+	return out
+}
+
+// daemonView returns the daemon's own measurements and the current set as
+// scoring should see it: all NTP sources under converge, only the ones the
+// agent added under add-only.
+func (a *Agent) daemonView(ds []daemon.Source, st *State) ([]scoring.Measurement, map[netip.Addr]bool) {
+	var ms []scoring.Measurement
+	current := map[netip.Addr]bool{}
+	for _, d := range ds {
+		if !d.Address.IsValid() || d.Refclock {
+			continue
+		}
+		_, managed := st.Managed[d.Address.String()]
+		if a.Policy == daemon.PolicyConverge || managed {
+			current[d.Address] = true
+		}
+		if d.Measurement != nil {
+			ms = append(ms, *d.Measurement)
+		}
+	}
+	return ms, current
+}

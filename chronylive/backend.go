@@ -1,0 +1,153 @@
+package chronylive
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
+)
+
+// Client is what the backend needs from chronyd's command socket
+// (satisfied by *chronyctl.Client).
+type Client interface {
+	Sources(ctx context.Context) ([]chronyctl.Source, error)
+	SourcesParts(ctx context.Context, parts chronyctl.Parts) ([]chronyctl.Source, error)
+	Tracking(ctx context.Context) (chronyctl.Tracking, error)
+	AddSource(ctx context.Context, r chronyctl.AddSourceRequest) error
+	DeleteSource(ctx context.Context, a chronyctl.Addr) error
+}
+
+// Defaults of Config.
+const (
+	// DefaultAnswerTimeout is how long new sources get to answer before
+	// old ones are removed (bounded, ≤ 20 s: with iburst chronyd polls a
+	// new source at once and then every 2 s).
+	DefaultAnswerTimeout = 20 * time.Second
+	// DefaultVerifyTimeout is how long chronyd gets to select a source
+	// after a change.
+	DefaultVerifyTimeout = 60 * time.Second
+	// DefaultMinSamples is how many samples chronyd must hold of a source
+	// before its statistics replace a direct probe: chronyd's own minimum
+	// for a regression is 3, and 4 matches the prober's samples.
+	DefaultMinSamples = 4
+	// pollEvery is how often chronyd is asked while waiting.
+	pollEvery = 250 * time.Millisecond
+	// rollbackTimeout bounds the undo of a cancelled run.
+	rollbackTimeout = 10 * time.Second
+)
+
+// Config is how the backend changes chronyd's sources (the [chrony]
+// section). Zero durations and counts take the defaults above.
+type Config struct {
+	// SourceOptions are the chrony `server` options of every source the
+	// agent adds, live and in the sources file ("iburst").
+	SourceOptions string
+	AnswerTimeout time.Duration
+	VerifyTimeout time.Duration
+	MinSamples    int
+	// SourceDir is where New puts the sources file; "" means the first
+	// persistent sourcedir of ChronyConf (and what it includes).
+	SourceDir  string
+	ChronyConf string
+}
+
+func (c Config) answerTimeout() time.Duration {
+	return orDefault(c.AnswerTimeout, DefaultAnswerTimeout)
+}
+func (c Config) verifyTimeout() time.Duration {
+	return orDefault(c.VerifyTimeout, DefaultVerifyTimeout)
+}
+
+func (c Config) minSamples() int {
+	if c.MinSamples > 0 {
+		return c.MinSamples
+	}
+	return DefaultMinSamples
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Backend is the live chronyd backend.
+type Backend struct {
+	Config
+	Client Client
+	// File is the agent's sources file; nil when chronyd's configuration
+	// has no persistent sourcedir (NoFile says why, in the run's warning).
+	File   *SourcesFile
+	NoFile string
+	Log    zerolog.Logger
+	// Clock times the waits; nil is the system clock.
+	Clock clock.Clock
+}
+
+// New returns the backend over client. It finds the sources file's
+// directory now: SourceDir, else the first persistent sourcedir of
+// chronyd's configuration; without one the backend still works live and
+// each run warns that the set will not survive a restart of chronyd.
+func New(client Client, cfg Config, log zerolog.Logger) *Backend {
+	b := &Backend{Config: cfg, Client: client, Log: log}
+	dir := cfg.SourceDir
+	if dir == "" {
+		conf, err := ReadChronyConf(orString(cfg.ChronyConf, DefaultChronyConf))
+		if err == nil {
+			dir, err = conf.PersistentSourceDir()
+		}
+		if err != nil {
+			b.NoFile = err.Error()
+			return b
+		}
+	}
+	b.File = &SourcesFile{Path: filepath.Join(dir, SourcesFileName)}
+	return b
+}
+
+func orString(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// Name is "chrony".
+func (b *Backend) Name() string { return "chrony" }
+
+// Preview describes a change without making it: a live change has no file
+// diff to show.
+func (b *Backend) Preview(daemon.Plan) (string, error) { return "", nil }
+
+// Sources returns chronyd's sources with its own statistics for those it
+// has sampled enough.
+func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
+	srcs, err := b.Client.Sources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading chronyd's sources: %w", err)
+	}
+	out := make([]daemon.Source, 0, len(srcs))
+	for i := range srcs {
+		s := &srcs[i]
+		d := daemon.Source{Address: s.Address.IP, Name: s.Name, ID: s.Address.String(),
+			Refclock: s.Mode == chronyctl.ModeRefclock, Port: int(s.NTP.RemotePort)}
+		if d.Refclock {
+			d.Address = netip.Addr{}
+		}
+		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
+			int(s.Stats.Samples) >= b.minSamples() {
+			m := measurement(s)
+			d.Measurement = &m
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

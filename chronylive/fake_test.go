@@ -1,0 +1,198 @@
+package chronylive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
+)
+
+// errDead is what a dead chronyd answers every request with.
+var errDead = errors.New("chronyd's command socket /run/chrony/chronyd.sock: connection refused")
+
+// fakeChronyd is chronyd as the backend sees it, at the level of meaning:
+// a list of sources that answer (or not) some time after they are added,
+// a selection, a leap status, and faults to inject. It records every
+// change and the fewest reachable sources it ever had, so a test can
+// state what chronyd's set was afterwards and that it never shrank.
+type fakeChronyd struct {
+	clock *clocktest.Stepper
+
+	mu      sync.Mutex
+	sources []*fakeSource
+	calls   []string // "add ADDR" / "delete ADDR", in order
+	adds    int      // AddSource calls so far
+	low     int      // fewest reachable sources after any change
+
+	// Faults and behaviour.
+	answerAfter time.Duration        // a new source answers this long after it is added
+	silent      map[netip.Addr]bool  // never answer
+	failAdd     map[int]error        // the n-th AddSource call (1-based) fails
+	failDelete  map[netip.Addr]error // DeleteSource of the address fails
+	dieAfter    int                  // after this many AddSource calls chronyd is gone (0: never)
+	dead        bool                 // every request fails with errDead
+	noSelect    bool                 // chronyd never selects a source
+	leap        chronyctl.LeapStatus // tracking's leap status
+}
+
+type fakeSource struct {
+	addr    netip.Addr
+	port    uint32
+	addedAt time.Time
+	flags   uint32
+	samples uint32 // sourcestats' sample count
+}
+
+// newFake starts a chronyd with the given sources, all reachable, sampled
+// enough to be judged.
+func newFake(initial ...string) *fakeChronyd {
+	f := &fakeChronyd{clock: clocktest.NewStepper(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)),
+		silent: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
+		answerAfter: 2 * time.Second}
+	for _, a := range initial {
+		f.sources = append(f.sources, &fakeSource{addr: netip.MustParseAddr(a), port: 123,
+			addedAt: f.clock.Now().Add(-time.Hour), samples: 8})
+	}
+	f.low = len(initial)
+	return f
+}
+
+func (f *fakeChronyd) reachable(s *fakeSource) bool {
+	return !f.silent[s.addr] && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+}
+
+// reachableCount counts the sources that answer now; call with mu held.
+func (f *fakeChronyd) reachableCount() int {
+	n := 0
+	for _, s := range f.sources {
+		if f.reachable(s) {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeChronyd) Sources(ctx context.Context) ([]chronyctl.Source, error) {
+	return f.SourcesParts(ctx, chronyctl.PartAll)
+}
+
+func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]chronyctl.Source, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead {
+		return nil, errDead
+	}
+	f.low = min(f.low, f.reachableCount())
+	var out []chronyctl.Source
+	selected := false
+	for i, s := range f.sources {
+		src := chronyctl.Source{Index: i, Address: chronyctl.AddrFromIP(s.addr), Name: s.addr.String(),
+			Mode: chronyctl.ModeServer, State: chronyctl.StateUnusable, Stratum: 2, Poll: 6}
+		if f.reachable(s) {
+			src.Reach = 0o377
+			src.State = chronyctl.StateNotCombined
+			if !selected && !f.noSelect {
+				src.State, selected = chronyctl.StateSelected, true
+			}
+		}
+		if parts&chronyctl.PartStats != 0 {
+			src.Stats = chronyctl.SourceStats{Samples: s.samples, StdDev: 0.0002, EstOffset: 0.0001}
+			src.Has.Stats = true
+		}
+		if parts&chronyctl.PartNTPData != 0 {
+			src.NTP = chronyctl.NTPData{RemotePort: uint16(s.port), Stratum: 2, Delay: 0.004,
+				RootDelay: 0.01, TotalTx: 8, RefID: 0xc0000201}
+			src.Has.NTPData = true
+		}
+		out = append(out, src)
+	}
+	return out, nil
+}
+
+func (f *fakeChronyd) Tracking(context.Context) (chronyctl.Tracking, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead {
+		return chronyctl.Tracking{}, errDead
+	}
+	return chronyctl.Tracking{Stratum: 3, Leap: f.leap}, nil
+}
+
+func (f *fakeChronyd) AddSource(_ context.Context, r chronyctl.AddSourceRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.adds++
+	if f.dieAfter > 0 && f.adds > f.dieAfter {
+		f.dead = true
+	}
+	if f.dead {
+		return errDead
+	}
+	if err := f.failAdd[f.adds]; err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("%w (%w)", chronyctl.ErrInvalid, err)
+	}
+	a := netip.MustParseAddr(r.Name)
+	if f.index(a) >= 0 {
+		return chronyctl.ErrSourceExists
+	}
+	f.sources = append(f.sources, &fakeSource{addr: a, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags})
+	f.calls = append(f.calls, "add "+a.String())
+	return nil
+}
+
+func (f *fakeChronyd) DeleteSource(_ context.Context, a chronyctl.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead {
+		return errDead
+	}
+	if err := f.failDelete[a.IP]; err != nil {
+		return err
+	}
+	i := f.index(a.IP)
+	if i < 0 {
+		return chronyctl.ErrNoSuchSource
+	}
+	f.sources = slices.Delete(f.sources, i, i+1)
+	f.calls = append(f.calls, "delete "+a.IP.String())
+	f.low = min(f.low, f.reachableCount())
+	return nil
+}
+
+func (f *fakeChronyd) index(a netip.Addr) int {
+	return slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.addr == a })
+}
+
+// set is chronyd's sources now, sorted, whatever state the fake is in.
+func (f *fakeChronyd) set() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.sources {
+		out = append(out, s.addr.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lowest is the fewest reachable sources chronyd had after any change.
+func (f *fakeChronyd) lowest() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.low
+}
+
+func (f *fakeChronyd) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
