@@ -172,7 +172,7 @@ func (c *Client) AddSource(ctx context.Context, r AddSourceRequest) error {
 	if retransmitted && errors.Is(err, ErrSourceExists) {
 		done, cerr := present(ctx)
 		if cerr != nil {
-			return fmt.Errorf("%w (and checking whether an earlier transmission added it failed: %v)", err, cerr)
+			return fmt.Errorf("%w (and checking whether an earlier transmission added it failed: %w)", err, cerr)
 		}
 		if done {
 			c.log.Debug().Str("server", r.Name).Msg("a retransmitted ADD_SOURCE was answered 511; the source is present")

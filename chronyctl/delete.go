@@ -30,7 +30,7 @@ func (c *Client) DeleteSource(ctx context.Context, a Addr) error {
 	if retransmitted && errors.Is(err, ErrNoSuchSource) {
 		done, cerr := gone(ctx)
 		if cerr != nil {
-			return fmt.Errorf("delete %s: %w (and checking whether an earlier transmission deleted it failed: %v)", a, err, cerr)
+			return fmt.Errorf("delete %s: %w (and checking whether an earlier transmission deleted it failed: %w)", a, err, cerr)
 		}
 		if done {
 			c.log.Debug().Str("addr", a.String()).Msg("a retransmitted DEL_SOURCE was answered 503; the source is gone")

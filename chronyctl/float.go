@@ -59,17 +59,3 @@ func encodeFloat(x float64) uint32 {
 	const coefMask = 1<<floatCoefBits - 1
 	return uint32(exp)<<floatCoefBits | uint32(coef)&coefMask
 }
-
-// decodeFloat returns the value of a chrony float word (exact: every word
-// is representable as a float64).
-func decodeFloat(u uint32) float64 {
-	exp := int(u >> floatCoefBits)
-	if exp >= 1<<(floatExpBits-1) {
-		exp -= 1 << floatExpBits
-	}
-	coef := int64(u & (1<<floatCoefBits - 1))
-	if coef >= 1<<(floatCoefBits-1) {
-		coef -= 1 << floatCoefBits
-	}
-	return math.Ldexp(float64(coef), exp-floatCoefBits)
-}

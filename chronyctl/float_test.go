@@ -162,3 +162,18 @@ func readVectorsF(f *testing.F) []uint64 {
 	}
 	return out
 }
+
+// decodeFloat (the tests' inverse of encodeFloat; replies are decoded by
+// the facebook library) returns the value of a chrony float word (exact: every word
+// is representable as a float64).
+func decodeFloat(u uint32) float64 {
+	exp := int(u >> floatCoefBits)
+	if exp >= 1<<(floatExpBits-1) {
+		exp -= 1 << floatExpBits
+	}
+	coef := int64(u & (1<<floatCoefBits - 1))
+	if coef >= 1<<(floatCoefBits-1) {
+		coef -= 1 << floatCoefBits
+	}
+	return math.Ldexp(float64(coef), exp-floatCoefBits)
+}

@@ -56,6 +56,22 @@ func (c *Client) SourcesParts(ctx context.Context, parts Parts) ([]Source, error
 	return nil, err
 }
 
+// sourceRead is one source during a read of the list: its SOURCE_DATA
+// and each optional reply, with its own error.
+type sourceRead struct {
+	src              Source
+	dataErr          error // SOURCE_DATA: not optional
+	stats            statsReply
+	statsErr         error
+	sel              selectReply
+	selErr           error
+	ntpErr, nameErr  error
+	hasStats, hasSel bool // requested
+}
+
+// sourcesOnce reads the list once. Stage 1 asks by index (SOURCE_DATA,
+// SOURCESTATS, SELECT_DATA) and checks that every reply is for the same
+// source; stage 2 asks by address (NTP_DATA, NTP_SOURCE_NAME).
 func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error) {
 	n, err := c.NumSources(ctx)
 	if err != nil {
@@ -64,64 +80,88 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 	if n > maxSources {
 		return nil, fmt.Errorf("chronyd reports %d sources, more than it can have (%d)", n, maxSources)
 	}
-	// Stage 1, by index: SOURCE_DATA, SOURCESTATS, SELECT_DATA.
+	reads := make([]sourceRead, n)
+	parallel(c.byIndex(ctx, reads, parts))
+	for i := range reads {
+		if err := reads[i].mergeByIndex(); err != nil {
+			return nil, err
+		}
+	}
+	parallel(c.byAddress(ctx, reads, parts))
 	srcs := make([]Source, n)
-	stats := make([]statsReply, n)
-	sels := make([]selectReply, n)
-	errs := make([]error, 3*n)
+	for i := range reads {
+		if err := firstError([]error{reads[i].ntpErr, reads[i].nameErr}); err != nil {
+			return nil, err
+		}
+		srcs[i] = reads[i].src
+	}
+	return srcs, nil
+}
+
+// byIndex are stage 1's requests.
+func (c *Client) byIndex(ctx context.Context, reads []sourceRead, parts Parts) []func() {
 	var jobs []func()
-	for i := range srcs {
-		jobs = append(jobs, func() { errs[3*i] = c.sourceData(ctx, i, &srcs[i]) })
+	for i := range reads {
+		r := &reads[i]
+		jobs = append(jobs, func() { r.dataErr = c.sourceData(ctx, i, &r.src) })
 		if parts&PartStats != 0 {
+			r.hasStats = true
 			jobs = append(jobs, func() {
-				r := &stats[i]
-				r.stats, r.addr, r.refID, errs[3*i+1] = c.sourceStats(ctx, i)
+				st := &r.stats
+				st.stats, st.addr, st.refID, r.statsErr = c.sourceStats(ctx, i)
 			})
 		}
 		if parts&PartSelect != 0 {
+			r.hasSel = true
 			jobs = append(jobs, func() {
-				r := &sels[i]
-				r.sel, r.ip, r.refID, errs[3*i+2] = c.selectData(ctx, i)
+				sl := &r.sel
+				sl.sel, sl.ip, sl.refID, r.selErr = c.selectData(ctx, i)
 			})
 		}
 	}
-	parallel(jobs)
-	for i := range errs {
-		if i%3 == 0 && !errors.Is(errs[i], ErrNoSuchSource) {
-			continue // SOURCE_DATA is not optional
-		}
-		errs[i] = optional(errs[i])
+	return jobs
+}
+
+// mergeByIndex checks stage 1's replies and merges the optional ones: a
+// vanished source or a reply for another one means the list changed.
+func (r *sourceRead) mergeByIndex() error {
+	if errors.Is(r.dataErr, ErrNoSuchSource) {
+		r.dataErr = optional(r.dataErr)
 	}
-	if err := firstError(errs); err != nil {
-		return nil, err
+	r.statsErr, r.selErr = optional(r.statsErr), optional(r.selErr)
+	if err := firstError([]error{r.dataErr, r.statsErr, r.selErr}); err != nil {
+		return err
 	}
-	for i := range srcs {
-		s := &srcs[i]
-		if errs[3*i+1] == nil && parts&PartStats != 0 {
-			if !stats[i].sameSource(s) {
-				return nil, errListChanged
-			}
-			s.Stats, s.Has.Stats = stats[i].stats, true
+	s := &r.src
+	if r.hasStats && r.statsErr == nil {
+		if !r.stats.sameSource(s) {
+			return errListChanged
 		}
-		if errs[3*i+2] == nil && parts&PartSelect != 0 {
-			if !sels[i].sameSource(s) {
-				return nil, errListChanged
-			}
-			s.Select, s.Has.Select = sels[i].sel, true
-		}
+		s.Stats, s.Has.Stats = r.stats.stats, true
 	}
-	// Stage 2, by address: NTP_DATA and NTP_SOURCE_NAME.
-	errs = make([]error, 2*n)
-	jobs = jobs[:0]
-	for i := range srcs {
-		s := &srcs[i]
+	if r.hasSel && r.selErr == nil {
+		if !r.sel.sameSource(s) {
+			return errListChanged
+		}
+		s.Select, s.Has.Select = r.sel.sel, true
+	}
+	return nil
+}
+
+// byAddress are stage 2's requests, for NTP sources with an address (or
+// an unresolved name's ID, for the name).
+func (c *Client) byAddress(ctx context.Context, reads []sourceRead, parts Parts) []func() {
+	var jobs []func()
+	for i := range reads {
+		r := &reads[i]
+		s := &r.src
 		if s.Mode == ModeRefclock || s.Address.IsUnspecified() {
 			continue
 		}
 		if parts&PartNTPData != 0 && s.Address.IP.IsValid() {
 			jobs = append(jobs, func() {
 				d, err := c.ntpData(ctx, s.Address)
-				if errs[2*i] = optional(err); errs[2*i] == nil {
+				if r.ntpErr = optional(err); r.ntpErr == nil {
 					s.NTP, s.Has.NTPData = d, true
 				}
 			})
@@ -129,17 +169,13 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 		if parts&PartName != 0 {
 			jobs = append(jobs, func() {
 				name, err := c.SourceName(ctx, s.Address)
-				if errs[2*i+1] = optional(err); errs[2*i+1] == nil {
+				if r.nameErr = optional(err); r.nameErr == nil {
 					s.Name, s.Has.Name = name, true
 				}
 			})
 		}
 	}
-	parallel(jobs)
-	if err := firstError(errs); err != nil {
-		return nil, err
-	}
-	return srcs, nil
+	return jobs
 }
 
 // parallel runs the jobs on up to `window` goroutines, the most requests
@@ -200,7 +236,7 @@ func optional(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNoSuchSource):
-		return fmt.Errorf("%w (%v)", errListChanged, err)
+		return fmt.Errorf("%w (%w)", errListChanged, err)
 	case errors.Is(err, ErrUnauthorised), errors.Is(err, ErrInvalid):
 		return errAbsent
 	}

@@ -151,96 +151,130 @@ func (k *Key) setText(c *Config, s string) error {
 // decoder or the text parser gives them) to the key in c, converting where
 // the meaning is unambiguous. The error says what type was wanted.
 func (k *Key) set(c *Config, v any) error {
-	f := k.field(c)
-	bad := func() error { return fmt.Errorf("want %s", k.TypeName()) }
+	set := setters[k.typ.Kind()]
 	if k.typ == durationType {
-		var s string
-		switch x := v.(type) {
-		case string:
-			s = x
-		case int64:
-			s = strconv.FormatInt(x, 10)
-		case float64:
-			s = strconv.FormatFloat(x, 'g', -1, 64)
-		default:
-			return bad()
-		}
-		d, err := parseDuration(strings.TrimSpace(s), k.unit)
-		if err != nil {
-			return err
-		}
-		f.SetInt(int64(d))
-		return nil
+		set = k.setDuration
 	}
-	switch k.typ.Kind() {
-	case reflect.String:
-		s, ok := v.(string)
-		if !ok {
-			return bad()
-		}
-		f.SetString(s)
-	case reflect.Bool:
-		switch x := v.(type) {
-		case bool:
-			f.SetBool(x)
-		case string:
-			b, err := strconv.ParseBool(strings.TrimSpace(x))
-			if err != nil {
-				return bad()
-			}
-			f.SetBool(b)
-		default:
-			return bad()
-		}
-	case reflect.Int:
-		switch x := v.(type) {
-		case int64:
-			f.SetInt(x)
-		case string:
-			n, err := strconv.Atoi(strings.TrimSpace(x))
-			if err != nil {
-				return bad()
-			}
-			f.SetInt(int64(n))
-		default:
-			return bad()
-		}
-	case reflect.Float64:
-		switch x := v.(type) {
-		case float64:
-			f.SetFloat(x)
-		case int64:
-			f.SetFloat(float64(x))
-		case string:
-			n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-			if err != nil {
-				return bad()
-			}
-			f.SetFloat(n)
-		default:
-			return bad()
-		}
-	case reflect.Slice:
-		var items []string
-		switch x := v.(type) {
-		case []string:
-			items = x
-		case []any:
-			for _, it := range x {
-				s, ok := it.(string)
-				if !ok {
-					return bad()
-				}
-				items = append(items, s)
-			}
-		case string:
-			items = []string{x}
-		default:
-			return bad()
-		}
-		f.Set(reflect.ValueOf(items))
-	default:
+	if set == nil {
 		return fmt.Errorf("key %s has an unsupported type %s", k.Path, k.typ)
 	}
-	return nil
+	ok, err := set(k.field(c), v)
+	if err == nil && !ok {
+		err = fmt.Errorf("want %s", k.TypeName())
+	}
+	return err
+}
+
+// A setter assigns v to f; ok is false when v has a type it cannot take.
+type setter func(f reflect.Value, v any) (ok bool, err error)
+
+// setters are the setters of each kind of key but durations.
+var setters = map[reflect.Kind]setter{
+	reflect.String:  setString,
+	reflect.Bool:    setBool,
+	reflect.Int:     setInt,
+	reflect.Float64: setFloat,
+	reflect.Slice:   setList,
+}
+
+// setDuration takes a duration string, or a number in the key's unit.
+func (k *Key) setDuration(f reflect.Value, v any) (bool, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case float64:
+		s = strconv.FormatFloat(x, 'g', -1, 64)
+	default:
+		return false, nil
+	}
+	d, err := parseDuration(strings.TrimSpace(s), k.unit)
+	if err != nil {
+		return false, err
+	}
+	f.SetInt(int64(d))
+	return true, nil
+}
+
+func setString(f reflect.Value, v any) (bool, error) {
+	s, ok := v.(string)
+	if ok {
+		f.SetString(s)
+	}
+	return ok, nil
+}
+
+func setBool(f reflect.Value, v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		f.SetBool(x)
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err != nil {
+			return false, nil
+		}
+		f.SetBool(b)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func setInt(f reflect.Value, v any) (bool, error) {
+	switch x := v.(type) {
+	case int64:
+		f.SetInt(x)
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil {
+			return false, nil
+		}
+		f.SetInt(int64(n))
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func setFloat(f reflect.Value, v any) (bool, error) {
+	switch x := v.(type) {
+	case float64:
+		f.SetFloat(x)
+	case int64:
+		f.SetFloat(float64(x))
+	case string:
+		n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return false, nil
+		}
+		f.SetFloat(n)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// setList takes a list of strings, or one string as a list of one.
+func setList(f reflect.Value, v any) (bool, error) {
+	var items []string
+	switch x := v.(type) {
+	case []string:
+		items = x
+	case []any:
+		for _, it := range x {
+			s, ok := it.(string)
+			if !ok {
+				return false, nil
+			}
+			items = append(items, s)
+		}
+	case string:
+		items = []string{x}
+	default:
+		return false, nil
+	}
+	f.Set(reflect.ValueOf(items))
+	return true, nil
 }

@@ -73,7 +73,7 @@ func parseCatalog(text, source string, withPool bool) (*catalog, error) {
 	}
 	if withPool {
 		if err := c.Pool.check(); err != nil {
-			return nil, fmt.Errorf("%w %s: [pool]: %v", ErrCatalog, source, err)
+			return nil, fmt.Errorf("%w %s: [pool]: %w", ErrCatalog, source, err)
 		}
 	}
 	if len(c.Servers) == 0 && !withPool {
@@ -82,7 +82,7 @@ func parseCatalog(text, source string, withPool bool) (*catalog, error) {
 	seen := map[string]bool{}
 	for i, s := range c.Servers {
 		if err := s.check(); err != nil {
-			return nil, fmt.Errorf("%w %s: server %d (%q): %v", ErrCatalog, source, i+1, s.Name, err)
+			return nil, fmt.Errorf("%w %s: server %d (%q): %w", ErrCatalog, source, i+1, s.Name, err)
 		}
 		if seen[s.Name] {
 			return nil, fmt.Errorf("%w %s: server %q is listed twice", ErrCatalog, source, s.Name)

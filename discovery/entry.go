@@ -31,7 +31,7 @@ func parseEntry(s string) (name string, port int, err error) {
 		}
 		h, p, splitErr := net.SplitHostPort(s)
 		if splitErr != nil {
-			return "", 0, fmt.Errorf("%w %q: %v", ErrBadEntry, s, splitErr)
+			return "", 0, fmt.Errorf("%w %q: %w", ErrBadEntry, s, splitErr)
 		}
 		host, portText, hasPort = h, p, true
 	case strings.Count(s, ":") == 1:

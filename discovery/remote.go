@@ -28,7 +28,7 @@ func (d *Discoverer) remoteServers(ctx context.Context, cfg Config) (servers []C
 	}
 	if err == nil {
 		if cerr := d.writeCache(where, body); cerr != nil {
-			warnings = append(warnings, fmt.Errorf("%w: %s: could not cache it: %v", ErrRemoteList, where, cerr))
+			warnings = append(warnings, fmt.Errorf("%w: %s: could not cache it: %w", ErrRemoteList, where, cerr))
 		}
 		return servers, true, warnings
 	}
@@ -38,7 +38,7 @@ func (d *Discoverer) remoteServers(ctx context.Context, cfg Config) (servers []C
 		servers, cerr = parseRemote(cached, where)
 	}
 	if cerr != nil {
-		warnings = append(warnings, fmt.Errorf("%w: %s: no usable cached copy (%v): using the embedded catalog", ErrRemoteList, where, cerr))
+		warnings = append(warnings, fmt.Errorf("%w: %s: no usable cached copy (%w): using the embedded catalog", ErrRemoteList, where, cerr))
 		return nil, false, warnings
 	}
 	warnings = append(warnings, fmt.Errorf("%w: %s: using the cached copy fetched %s (%s ago)", ErrRemoteList, where,

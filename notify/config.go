@@ -55,61 +55,41 @@ const (
 
 // Config is the [notifications] section.
 type Config struct {
-	Email   EmailConfig   `toml:"email"`
-	Webhook WebhookConfig `toml:"webhook"`
+	Email   EmailConfig
+	Webhook WebhookConfig
 	// RepeatAfter is how long the same error stays quiet after it was
 	// sent [notifications.repeat_after].
-	RepeatAfter time.Duration `toml:"repeat_after"`
+	RepeatAfter time.Duration
 }
 
 // EmailConfig is [notifications.email], with the seed's keys plus tls and
 // password_file.
 type EmailConfig struct {
-	Enabled      bool     `toml:"enabled"`
-	SMTPServer   string   `toml:"smtp_server"`
-	SMTPPort     int      `toml:"smtp_port"`
-	TLS          TLSMode  `toml:"tls"`
-	FromAddress  string   `toml:"from_address"`
-	ToAddresses  []string `toml:"to_addresses"`
-	Username     string   `toml:"username"`
-	Password     string   `toml:"password"`
-	PasswordFile string   `toml:"password_file"`
-	SendOnChange bool     `toml:"send_on_change"`
-	SendOnError  bool     `toml:"send_on_error"`
+	Enabled      bool
+	SMTPServer   string
+	SMTPPort     int
+	TLS          TLSMode
+	FromAddress  string
+	ToAddresses  []string
+	Username     string
+	Password     string
+	PasswordFile string
+	SendOnChange bool
+	SendOnError  bool
 	// Timeout bounds one delivery [notifications.email.timeout].
-	Timeout time.Duration `toml:"timeout"`
+	Timeout time.Duration
 }
 
 // WebhookConfig is [notifications.webhook].
 type WebhookConfig struct {
-	Enabled bool `toml:"enabled"`
+	Enabled bool
 	// URL is the incoming-webhook URL: https, or http to a loopback
 	// address only (the URL usually carries a secret token).
-	URL          string `toml:"url"`
-	SendOnChange bool   `toml:"send_on_change"`
-	SendOnError  bool   `toml:"send_on_error"`
+	URL          string
+	SendOnChange bool
+	SendOnError  bool
 	// Timeout bounds one POST [notifications.webhook.timeout].
-	Timeout time.Duration `toml:"timeout"`
-}
-
-// DefaultConfig returns the seed's defaults: both channels off; when one is
-// enabled it reports changes and errors.
-func DefaultConfig() Config {
-	return Config{
-		Email: EmailConfig{
-			SMTPPort:     DefaultSMTPPort,
-			TLS:          TLSStartTLS,
-			SendOnChange: true,
-			SendOnError:  true,
-			Timeout:      DefaultSMTPTimeout,
-		},
-		Webhook: WebhookConfig{
-			SendOnChange: true,
-			SendOnError:  true,
-			Timeout:      DefaultWebhookTimeout,
-		},
-		RepeatAfter: DefaultRepeatAfter,
-	}
+	Timeout time.Duration
 }
 
 func bad(format string, a ...any) error {

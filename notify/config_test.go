@@ -9,7 +9,7 @@ import (
 
 // goodConfig returns a valid configuration with both channels enabled.
 func goodConfig() Config {
-	c := DefaultConfig()
+	c := defaultConfig()
 	c.Email.Enabled = true
 	c.Email.SMTPServer = "smtp.example.test"
 	c.Email.FromAddress = "ntp-optimizer@example.test"
@@ -26,7 +26,7 @@ func TestValidate(t *testing.T) {
 		mod    func(*Config)
 		errHas string
 	}{
-		{name: "defaults (all off)", mod: func(c *Config) { *c = DefaultConfig() }},
+		{name: "defaults (all off)", mod: func(c *Config) { *c = defaultConfig() }},
 		{name: "good", mod: func(*Config) {}},
 		{name: "disabled email is not checked", mod: func(c *Config) { c.Email.Enabled = false; c.Email.SMTPServer = "" }},
 		{name: "implicit tls", mod: func(c *Config) { c.Email.TLS = TLSImplicit; c.Email.SMTPPort = 465 }},

@@ -51,7 +51,7 @@ func parseMail(t *testing.T, data []byte) (*mail.Message, string) {
 // from the environment.
 func labNotifier(t *testing.T, lab *smtpLab, mode TLSMode, roots bool, password string) *Notifier {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Email = lab.config(mode)
 	require.NoError(t, cfg.Validate())
 	opt := Options{

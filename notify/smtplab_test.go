@@ -99,7 +99,7 @@ func (l *smtpLab) received() []receivedMail {
 
 // config returns an enabled e-mail configuration pointing at the lab.
 func (l *smtpLab) config(mode TLSMode) EmailConfig {
-	e := DefaultConfig().Email
+	e := defaultConfig().Email
 	e.Enabled = true
 	e.SMTPServer = l.host
 	e.SMTPPort = l.port

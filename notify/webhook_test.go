@@ -19,7 +19,7 @@ const webhookSecret = "/services/T000/B000/XXXXsecretXXXX"
 
 func webhookNotifier(t *testing.T, url string, timeout time.Duration) *Notifier {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Webhook.Enabled = true
 	cfg.Webhook.URL = url + webhookSecret
 	cfg.Webhook.Timeout = timeout

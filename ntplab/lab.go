@@ -117,20 +117,6 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-// Resolver maps each server's name (and NAME + suffix, if suffix is not
-// empty) to its address, for clients that take a resolver.
-func (l *Lab) Resolver(suffix string) Resolver {
-	r := Resolver{}
-	for _, s := range l.servers {
-		a := s.Addr().Addr()
-		r[s.Profile().Name] = append(r[s.Profile().Name], a)
-		if suffix != "" {
-			r[s.Profile().Name+suffix] = append(r[s.Profile().Name+suffix], a)
-		}
-	}
-	return r
-}
-
 // Resolver is a static name-to-addresses map with the shape of
 // net.Resolver.LookupNetIP.
 type Resolver map[string][]netip.Addr

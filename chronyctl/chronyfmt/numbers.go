@@ -73,20 +73,3 @@ func withUnit(s float64, format string, width int) string {
 	}
 	return "" // not reached: the last limit is +Inf
 }
-
-// PPM formats a frequency in ppm in 10 characters as chronyc's
-// print_freq_ppm does (3 decimals below 99999.5).
-func PPM(f float64) string {
-	if math.Abs(f) < 99999.5 {
-		return fmt.Sprintf("%10.3f", f)
-	}
-	return fmt.Sprintf("%10.0f", f)
-}
-
-// SignedPPM is PPM with a sign (print_signed_freq_ppm).
-func SignedPPM(f float64) string {
-	if math.Abs(f) < 99999.5 {
-		return fmt.Sprintf("%+10.3f", f)
-	}
-	return fmt.Sprintf("%+10.0f", f)
-}

@@ -67,25 +67,6 @@ func TestSignedTime(t *testing.T) {
 	}
 }
 
-func TestPPM(t *testing.T) {
-	tests := []struct {
-		in            float64
-		plain, signed string
-	}{
-		{0, "     0.000", "    +0.000"},
-		{0.0004, "     0.000", "    +0.000"},
-		{-0.0004, "    -0.000", "    -0.000"},
-		{2000, "  2000.000", " +2000.000"},
-		{99999.4, " 99999.400", "+99999.400"},
-		{99999.5, "    100000", "   +100000"},
-		{-123456.7, "   -123457", "   -123457"},
-	}
-	for _, tc := range tests {
-		require.Equal(t, tc.plain, PPM(tc.in), "%g", tc.in)
-		require.Equal(t, tc.signed, SignedPPM(tc.in), "%g", tc.in)
-	}
-}
-
 // TestNumbersMatchChronyc compares with chronyc's own helpers, compiled
 // from its source, on thresholds and thousands of random values
 // (testdata/chrony/number-format.txt; see the README there).
@@ -104,6 +85,9 @@ func TestNumbersMatchChronyc(t *testing.T) {
 		require.True(t, ok, line)
 		want = strings.TrimSuffix(want, "|")
 		kind, value, _ := strings.Cut(in, " ")
+		if kind == "P" || kind == "Q" {
+			continue // chronyc's ppm columns (sourcestats), which ntp-optimizer does not print
+		}
 		var got string
 		if kind == "I" {
 			u, err := strconv.ParseUint(value, 10, 32)
@@ -112,11 +96,11 @@ func TestNumbersMatchChronyc(t *testing.T) {
 		} else {
 			x, err := strconv.ParseFloat(value, 64)
 			require.NoError(t, err)
-			got = map[string]func(float64) string{"T": Time, "S": SignedTime, "P": PPM, "Q": SignedPPM}[kind](x)
+			got = map[string]func(float64) string{"T": Time, "S": SignedTime}[kind](x)
 		}
 		require.Equal(t, want, got, line)
 		n++
 	}
 	require.NoError(t, sc.Err())
-	require.Greater(t, n, 4000)
+	require.Greater(t, n, 3000)
 }

@@ -33,7 +33,7 @@ func Decode(data []byte, v any) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		return fmt.Errorf("line %d: %s", row, de.Error())
+		return fmt.Errorf("line %d: %w", row, de)
 	}
 	return err
 }
