@@ -68,7 +68,7 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 		if !r.Address.IsValid() || seen[r.Address] {
 			continue
 		}
-		ms = append(ms, FromProbe(r, candidateOf(r, cands)))
+		ms = append(ms, fromProbe(r, candidateOf(r, cands)))
 		seen[r.Address] = true
 	}
 	for i := range ms {

@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
 	"github.com/ntp-optimizer/ntp-optimizer/notify"
 )
 
@@ -137,8 +139,8 @@ func Default() Config {
 		Policy:  "converge",
 		Backend: "auto",
 		Paths: Paths{
-			StateDir:      "/var/lib/ntp-optimizer",
-			ChronyConf:    "/etc/chrony/chrony.conf",
+			StateDir:      agent.DefaultStateDir,
+			ChronyConf:    chronylive.DefaultChronyConf,
 			ChronyAddress: "127.0.0.1:323,[::1]:323",
 		},
 		Chrony: Chrony{

@@ -10,6 +10,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-optimizer/ntp-optimizer/chronylive"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
+	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -265,4 +270,20 @@ func TestSourceOptionsValidatedByChronyctl(t *testing.T) {
 	require.ErrorContains(t, err, `chrony.source_options = "iburst colour red": must be chrony server options (chrony.conf(5), without port): unknown or unsupported chrony option "colour"`)
 	c.Chrony.SourceOptions = "iburst minpoll 4 maxpoll 10 nts"
 	require.NoError(t, c.Validate())
+}
+
+// TestDefaultsAgreeWithPackages: the built-in configuration translates to
+// each package's own defaults, so a default is the same whichever way a
+// component is built.
+func TestDefaultsAgreeWithPackages(t *testing.T) {
+	c := Default()
+	require.Equal(t, scoring.DefaultConfig(), c.Scoring())
+	require.Equal(t, prober.DefaultConfig(), c.Prober())
+	lc := c.ChronyLive()
+	require.Equal(t, chronylive.DefaultAnswerTimeout, lc.AnswerTimeout)
+	require.Equal(t, chronylive.DefaultVerifyTimeout, lc.VerifyTimeout)
+	require.Equal(t, chronylive.DefaultChronyConf, lc.ChronyConf)
+	d := discovery.DefaultConfig()
+	d.MaxCandidates = c.Testing.MaxServers
+	require.Equal(t, d, c.Discovery())
 }

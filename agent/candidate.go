@@ -8,10 +8,10 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
-// FromProbe maps a direct probe of one address onto scoring's input. cand
+// fromProbe maps a direct probe of one address onto scoring's input. cand
 // carries what discovery knows about the name (operator, smearing, pinned);
 // nil when the name is not a candidate (plain `probe SERVER`).
-func FromProbe(r *prober.Result, cand *discovery.Candidate) scoring.Measurement {
+func fromProbe(r *prober.Result, cand *discovery.Candidate) scoring.Measurement {
 	m := scoring.Measurement{
 		Origin:         scoring.OriginProbe,
 		Address:        r.Address,
