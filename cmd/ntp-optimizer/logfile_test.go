@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
 // TestLogFileRotationAndRetention runs on a clock years away from the real
@@ -23,7 +24,7 @@ func TestLogFileRotationAndRetention(t *testing.T) {
 		{"future, west of UTC", time.Date(2041, 7, 1, 0, 10, 0, 0, time.FixedZone("UTC-10", -10*3600))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := clockwork.NewFakeClockAt(tc.now)
+			clock := clocktest.NewStepper(tc.now)
 			dir := t.TempDir()
 			path := filepath.Join(dir, "logs", "ntp-optimizer.log")
 			devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
