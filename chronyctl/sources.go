@@ -59,14 +59,13 @@ func (c *Client) SourcesParts(ctx context.Context, parts Parts) ([]Source, error
 // sourceRead is one source during a read of the list: its SOURCE_DATA
 // and each optional reply, with its own error.
 type sourceRead struct {
-	src              Source
-	dataErr          error // SOURCE_DATA: not optional
-	stats            statsReply
-	statsErr         error
-	sel              selectReply
-	selErr           error
-	ntpErr, nameErr  error
-	hasStats, hasSel bool // requested
+	src             Source
+	dataErr         error // SOURCE_DATA: not optional
+	stats           statsReply
+	statsErr        error
+	sel             selectReply
+	selErr          error
+	ntpErr, nameErr error
 }
 
 // sourcesOnce reads the list once. Stage 1 asks by index (SOURCE_DATA,
@@ -83,7 +82,7 @@ func (c *Client) sourcesOnce(ctx context.Context, parts Parts) ([]Source, error)
 	reads := make([]sourceRead, n)
 	parallel(c.byIndex(ctx, reads, parts))
 	for i := range reads {
-		if err := reads[i].mergeByIndex(); err != nil {
+		if err := reads[i].mergeByIndex(parts); err != nil {
 			return nil, err
 		}
 	}
@@ -105,14 +104,12 @@ func (c *Client) byIndex(ctx context.Context, reads []sourceRead, parts Parts) [
 		r := &reads[i]
 		jobs = append(jobs, func() { r.dataErr = c.sourceData(ctx, i, &r.src) })
 		if parts&PartStats != 0 {
-			r.hasStats = true
 			jobs = append(jobs, func() {
 				st := &r.stats
 				st.stats, st.addr, st.refID, r.statsErr = c.sourceStats(ctx, i)
 			})
 		}
 		if parts&PartSelect != 0 {
-			r.hasSel = true
 			jobs = append(jobs, func() {
 				sl := &r.sel
 				sl.sel, sl.ip, sl.refID, r.selErr = c.selectData(ctx, i)
@@ -124,7 +121,7 @@ func (c *Client) byIndex(ctx context.Context, reads []sourceRead, parts Parts) [
 
 // mergeByIndex checks stage 1's replies and merges the optional ones: a
 // vanished source or a reply for another one means the list changed.
-func (r *sourceRead) mergeByIndex() error {
+func (r *sourceRead) mergeByIndex(parts Parts) error {
 	if errors.Is(r.dataErr, ErrNoSuchSource) {
 		r.dataErr = optional(r.dataErr)
 	}
@@ -133,13 +130,13 @@ func (r *sourceRead) mergeByIndex() error {
 		return err
 	}
 	s := &r.src
-	if r.hasStats && r.statsErr == nil {
+	if parts&PartStats != 0 && r.statsErr == nil {
 		if !r.stats.sameSource(s) {
 			return errListChanged
 		}
 		s.Stats, s.Has.Stats = r.stats.stats, true
 	}
-	if r.hasSel && r.selErr == nil {
+	if parts&PartSelect != 0 && r.selErr == nil {
 		if !r.sel.sameSource(s) {
 			return errListChanged
 		}

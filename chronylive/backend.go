@@ -1,6 +1,7 @@
 package chronylive
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -44,7 +45,8 @@ const (
 )
 
 // Config is how the backend changes chronyd's sources (the [chrony]
-// section). Zero durations and counts take the defaults above.
+// section). Zero durations and counts take the defaults above (config
+// validates them positive).
 type Config struct {
 	// SourceOptions are the chrony `server` options of every source the
 	// agent adds, live and in the sources file ("iburst").
@@ -58,26 +60,9 @@ type Config struct {
 	ChronyConf string
 }
 
-func (c Config) answerTimeout() time.Duration {
-	return orDefault(c.AnswerTimeout, DefaultAnswerTimeout)
-}
-func (c Config) verifyTimeout() time.Duration {
-	return orDefault(c.VerifyTimeout, DefaultVerifyTimeout)
-}
-
-func (c Config) minSamples() int {
-	if c.MinSamples > 0 {
-		return c.MinSamples
-	}
-	return DefaultMinSamples
-}
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+func (c Config) answerTimeout() time.Duration { return cmp.Or(c.AnswerTimeout, DefaultAnswerTimeout) }
+func (c Config) verifyTimeout() time.Duration { return cmp.Or(c.VerifyTimeout, DefaultVerifyTimeout) }
+func (c Config) minSamples() int              { return cmp.Or(c.MinSamples, DefaultMinSamples) }
 
 // Backend is the live chronyd backend.
 type Backend struct {
@@ -100,7 +85,7 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b := &Backend{Config: cfg, Client: client, Log: log}
 	dir := cfg.SourceDir
 	if dir == "" {
-		conf, err := ReadChronyConf(orString(cfg.ChronyConf, DefaultChronyConf))
+		conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
 		if err == nil {
 			dir, err = conf.PersistentSourceDir()
 		}
@@ -111,13 +96,6 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	}
 	b.File = &SourcesFile{Path: filepath.Join(dir, SourcesFileName)}
 	return b
-}
-
-func orString(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
 
 // Name is "chrony".

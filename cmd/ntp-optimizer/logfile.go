@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -72,15 +71,10 @@ func lastLineTime(path string) (time.Time, error) {
 	if _, err := f.ReadAt(tail, off); err != nil && !errors.Is(err, io.EOF) {
 		return time.Time{}, err
 	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(tail))
-	sc.Buffer(make([]byte, 0, len(tail)+1), len(tail)+1)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
+	lines := bytes.Split(tail, []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
 		var line map[string]any
-		if json.Unmarshal([]byte(strings.TrimSpace(lines[i])), &line) != nil {
+		if json.Unmarshal(bytes.TrimSpace(lines[i]), &line) != nil {
 			continue // not JSON, or the first line cut by the tail
 		}
 		s, _ := line[zerolog.TimestampFieldName].(string)

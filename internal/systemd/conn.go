@@ -56,10 +56,12 @@ type Conn struct {
 // Connect reaches systemd on the system bus (DBUS_SYSTEM_BUS_ADDRESS is
 // honoured), or as root on systemd's private socket when the bus is down.
 func Connect(ctx context.Context) (*Conn, error) {
-	c, err := dialSystemBus(ctx)
+	// godbus finds the system bus (DBUS_SYSTEM_BUS_ADDRESS, else its
+	// default socket).
+	c, err := dial(ctx, func() (*dbus.Conn, error) { return dbus.SystemBusPrivate() }, true)
 	bus := err == nil
 	if err != nil && os.Geteuid() == 0 {
-		c, err = dial(ctx, privateSocket, false)
+		c, err = dial(ctx, func() (*dbus.Conn, error) { return dbus.Dial(privateSocket) }, false)
 	}
 	if err != nil {
 		hint := ""
@@ -81,28 +83,20 @@ func ConnectAddress(ctx context.Context, address string) (*Conn, error) {
 	return newConn(c, true)
 }
 
-func dialSystemBus(ctx context.Context) (*dbus.Conn, error) {
-	addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
-	if addr == "" {
-		addr = "unix:path=/var/run/dbus/system_bus_socket"
-	}
-	return Dial(ctx, addr)
-}
-
 // Dial opens a private, authenticated connection (EXTERNAL with the uid,
 // then Hello) to the bus at address.
 func Dial(ctx context.Context, address string) (*dbus.Conn, error) {
-	return dial(ctx, address, true)
+	return dial(ctx, func() (*dbus.Conn, error) { return dbus.Dial(address) }, true)
 }
 
 // dial authenticates with EXTERNAL and the numeric uid (no user name
 // lookup); hello is false on systemd's private socket, which has no bus.
 // ctx bounds the set-up only: the connection lives until it is closed.
-func dial(ctx context.Context, address string, hello bool) (*dbus.Conn, error) {
+func dial(ctx context.Context, open func() (*dbus.Conn, error), hello bool) (*dbus.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c, err := dbus.Dial(address)
+	c, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +106,7 @@ func dial(ctx context.Context, address string, hello bool) (*dbus.Conn, error) {
 		err = c.Hello()
 	}
 	if !stop() {
-		return nil, fmt.Errorf("connecting to %s: %w", address, ctx.Err())
+		return nil, fmt.Errorf("connecting to D-Bus: %w", ctx.Err())
 	}
 	if err != nil {
 		c.Close()
