@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
@@ -23,6 +25,8 @@ type EvalInput struct {
 	// Current are the members of the daemon's set as scoring should see
 	// them (all its NTP sources, or under add-only the managed ones).
 	Current map[netip.Addr]bool
+	// Sources are the daemon's sources: their pools and reach registers.
+	Sources []daemon.Source
 }
 
 // Evaluation is a decision together with the per-candidate reports the
@@ -71,8 +75,28 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 		ms = append(ms, fromProbe(r, candidateOf(r, cands)))
 		seen[r.Address] = true
 	}
+	byDaemon := map[netip.Addr]daemon.Source{}
+	for _, d := range in.Sources {
+		if d.Address.IsValid() {
+			byDaemon[d.Address] = d
+		}
+	}
+	vouched := map[netip.Addr]string{}
 	for i := range ms {
-		ms[i].Current = in.Current[ms[i].Address]
+		m := &ms[i]
+		m.Current = in.Current[m.Address]
+		d, ok := byDaemon[m.Address]
+		if !ok {
+			continue
+		}
+		m.DaemonPool = d.Pool
+		// The daemon still reaches a source our probe could not (a
+		// firewall that drops only our packets, a rate limit): the probe's
+		// silence is no evidence against it, so it counts as not measured.
+		if m.Origin == scoring.OriginProbe && m.SamplesSent > 0 && m.SamplesOK == 0 && m.KoD == "" && d.Reachable() {
+			m.SamplesSent = 0
+			vouched[m.Address] = fmt.Sprintf("the probe got no reply, but the daemon reaches it (reach %03o)", d.Reach)
+		}
 	}
 
 	dec, next, err := scoring.Decide(scoring.Input{Measurements: ms}, st, now, cfg)
@@ -86,6 +110,9 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 			rep.Error = r.Err
 			if r.Skipped != "" {
 				rep.Error = "not measured: " + r.Skipped
+			}
+			if v := vouched[c.Address]; v != "" {
+				rep.Error = v
 			}
 			rep.Samples = r.JSON().Samples
 		}

@@ -77,10 +77,11 @@ func (b *fakeBackend) Preview(daemon.Plan) (string, error) {
 // chronydSource is a current source chronyd has measured well.
 func chronydSource(i int) daemon.Source {
 	a := addr(i)
-	return daemon.Source{Address: a, Port: 123, Name: a.String(), ID: a.String(), Measurement: &scoring.Measurement{
-		Origin: scoring.OriginChronyd, Address: a, Port: 123, Name: a.String(), Offset: 0.0005, Delay: 0.004,
-		Jitter: 0.0002, RootDelay: 0.01, RootDispersion: 0.001, Stratum: 2, RefIDRaw: uint32(0xc0000200 + i),
-		RefID: fmt.Sprintf("192.0.2.%d", i), SamplesSent: 8, SamplesOK: 8, ChronydState: scoring.StateSelected}}
+	return daemon.Source{Address: a, Port: 123, Name: a.String(), ID: a.String(), Reach: 0xFF, HasReach: true,
+		Measurement: &scoring.Measurement{
+			Origin: scoring.OriginChronyd, Address: a, Port: 123, Name: a.String(), Offset: 0.0005, Delay: 0.004,
+			Jitter: 0.0002, RootDelay: 0.01, RootDispersion: 0.001, Stratum: 2, RefIDRaw: uint32(0xc0000200 + i),
+			RefID: fmt.Sprintf("192.0.2.%d", i), SamplesSent: 8, SamplesOK: 8, ChronydState: scoring.StateSelected}}
 }
 
 // fakeDiscoverer offers the daemon's sources and a fixed list.
@@ -251,7 +252,11 @@ func TestRunDryRunChangesNothing(t *testing.T) {
 func TestRunNoUsable(t *testing.T) {
 	e := newEnv(t)
 	e.backend.sources = nil
-	e.prober.results = map[netip.Addr]prober.Result{}
+	for i := 3; i <= 6; i++ {
+		r := good(i)
+		r.Stratum, r.Unsynchronized = 16, true // they answer: no outage, but none is usable
+		e.prober.results[addr(i)] = r
+	}
 	rep, err := e.a.Run(t.Context(), agent.Options{})
 	require.ErrorIs(t, err, agent.ErrNoUsable)
 	require.Equal(t, agent.OutcomeNoUsable, rep.Outcome)

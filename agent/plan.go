@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ntp-optimizer/ntp-optimizer/daemon"
@@ -11,9 +13,19 @@ import (
 
 // plan turns a decision into the change the backend makes: add what is
 // selected and missing; remove, under converge, every NTP source outside
-// the set (reference clocks and pinned servers stay), or under add-only
-// only the sources the agent itself added.
-func (a *Agent) plan(dec scoring.Decision, sources []daemon.Source, st *State, cands []discovery.Candidate) daemon.Plan {
+// the set (reference clocks, pinned servers and the members of the
+// daemon's own pools stay), or under add-only only the sources the agent
+// itself added. Then the safety net (see guard) may keep some of the
+// removals; kept says which, and why.
+func (a *Agent) plan(dec scoring.Decision, sources []daemon.Source, st *State, cands []discovery.Candidate) (
+	p daemon.Plan, kept map[netip.Addr]string) {
+	p = a.wanted(dec, sources, st, cands)
+	kept = a.guard(&p, dec, sources)
+	return p, kept
+}
+
+// wanted is the change the decision asks for.
+func (a *Agent) wanted(dec scoring.Decision, sources []daemon.Source, st *State, cands []discovery.Candidate) daemon.Plan {
 	p := daemon.Plan{Policy: a.Policy}
 	byAddr := map[netip.Addr]scoring.Candidate{}
 	for _, c := range dec.Candidates {
@@ -42,7 +54,7 @@ func (a *Agent) plan(dec scoring.Decision, sources []daemon.Source, st *State, c
 		}
 	}
 	for _, d := range sources {
-		if d.Refclock || selected[d.Address] || pinned[strings.ToLower(d.Name)] {
+		if d.Refclock || d.Pool != "" || selected[d.Address] || pinned[strings.ToLower(d.Name)] {
 			continue
 		}
 		if a.Policy == daemon.PolicyAddOnly {
@@ -53,6 +65,64 @@ func (a *Agent) plan(dec scoring.Decision, sources []daemon.Source, st *State, c
 		p.Remove = append(p.Remove, d)
 	}
 	return p
+}
+
+// guard keeps the daemon from ending a run with fewer working sources
+// than it started with: removals of working sources (reachable at the
+// daemon, or answering the probe where the daemon does not say; not a
+// falseticker, unsynchronised or sending kiss codes) may not outnumber the
+// additions — which the backend verifies or rolls back — except to trim
+// the set down to set_size. The removals that would break this are kept,
+// the best-ranked first, and put back in the set.
+func (a *Agent) guard(p *daemon.Plan, dec scoring.Decision, sources []daemon.Source) map[netip.Addr]string {
+	byAddr := map[netip.Addr]*scoring.Candidate{}
+	for i := range dec.Candidates {
+		byAddr[dec.Candidates[i].Address] = &dec.Candidates[i]
+	}
+	working := func(d daemon.Source) bool {
+		c := byAddr[d.Address]
+		if d.Refclock || !d.Address.IsValid() {
+			return false
+		}
+		if c != nil && (c.Falseticker || c.Unsynchronized || c.KoD != "" || c.Leap == 3) {
+			return false
+		}
+		if d.HasReach {
+			return d.Reachable()
+		}
+		return c != nil && c.SamplesOK > 0
+	}
+	before := 0
+	for _, d := range sources {
+		if working(d) && d.Pool == "" {
+			before++
+		}
+	}
+	allowed := len(p.Add) + max(0, before-a.Scoring.SetSize)
+	var removing []daemon.Source
+	for _, d := range p.Remove {
+		if working(d) {
+			removing = append(removing, d)
+		}
+	}
+	if len(removing) <= allowed {
+		return nil
+	}
+	rank := func(d daemon.Source) int {
+		if c := byAddr[d.Address]; c != nil {
+			return c.Rank
+		}
+		return len(dec.Candidates) + 1
+	}
+	slices.SortStableFunc(removing, func(x, y daemon.Source) int { return rank(x) - rank(y) })
+	kept := map[netip.Addr]string{}
+	for _, d := range removing[:len(removing)-allowed] {
+		kept[d.Address] = fmt.Sprintf("kept: %s still reaches it, and removing it would leave fewer working sources "+
+			"than the %d it had (%d added)", "the daemon", before, len(p.Add))
+		p.Selected = append(p.Selected, daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name})
+	}
+	p.Remove = slices.DeleteFunc(p.Remove, func(d daemon.Source) bool { _, k := kept[d.Address]; return k })
+	return kept
 }
 
 // planChanges explains a plan with scoring's reasons.

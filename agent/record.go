@@ -32,6 +32,8 @@ func (a *Agent) record(ctx context.Context, rep *Report, st *State, stateErr err
 		st.Counters.Rollbacks++
 	case OutcomeFailed:
 		st.Counters.Failures++
+	case OutcomeOutage:
+		st.Counters.Outages++
 	}
 	if rep.Succeeded() {
 		st.LastSuccess = rep.Time
@@ -84,7 +86,7 @@ func notifyOutcome(r *Report) notify.Outcome {
 		o.Selected = append(o.Selected, notify.Server{Name: a, Address: a, Score: scores[a]})
 	}
 	kinds := map[Outcome]notify.ErrorKind{OutcomeFailed: notify.ErrorFailed, OutcomeRolledBack: notify.ErrorRolledBack,
-		OutcomeNoUsable: notify.ErrorNoUsable}
+		OutcomeNoUsable: notify.ErrorNoUsable, OutcomeOutage: notify.ErrorOutage}
 	if kind, failed := kinds[r.Outcome]; failed {
 		o.Failure = &notify.Failure{Kind: kind, Err: errors.New(r.Reason)}
 		o.Added, o.Removed = nil, nil
@@ -101,9 +103,11 @@ func metricsRun(r *Report, st *State) metrics.Run {
 	run := metrics.Run{
 		Duration:    time.Duration(r.Duration * float64(time.Second)),
 		Success:     r.Succeeded(),
+		Outage:      r.Outcome == OutcomeOutage,
 		Time:        r.Time,
 		LastSuccess: st.LastSuccess,
-		Totals:      metrics.Totals{Changes: uint64(st.Counters.Changes), Rollbacks: uint64(st.Counters.Rollbacks)},
+		Totals: metrics.Totals{Changes: uint64(st.Counters.Changes), Rollbacks: uint64(st.Counters.Rollbacks),
+			Outages: uint64(st.Counters.Outages)},
 	}
 	for _, c := range r.Candidates {
 		if !c.Address.IsValid() || c.SamplesOK == 0 {

@@ -20,6 +20,7 @@ const (
 	OutcomeDryRun     Outcome = "dry-run"     // decided, changed nothing
 	OutcomeRolledBack Outcome = "rolled-back" // changed, failed verification, undone
 	OutcomeNoUsable   Outcome = "no-usable"   // no candidate passed the filters
+	OutcomeOutage     Outcome = "outage"      // nothing answered: this machine's network, not the servers
 	OutcomeFailed     Outcome = "failed"      // an error stopped the run
 )
 
@@ -32,6 +33,10 @@ var (
 	// ErrInput: the operator's input is bad (a server list entry); nothing
 	// was touched.
 	ErrInput = errors.New("bad input")
+	// ErrOutage: nothing answered in this run (no probe reply, no fresh
+	// sample at the daemon, every name unresolved or no route): the run
+	// changed nothing and counted nothing against any server.
+	ErrOutage = errors.New("network outage")
 )
 
 // Report is the decision document of one run: what `apply --json` prints,
@@ -81,6 +86,8 @@ func (r *Report) Summary() string {
 		s = "rolled back: " + r.Reason
 	case OutcomeNoUsable:
 		s = "no usable servers: nothing was changed"
+	case OutcomeOutage:
+		s = "outage: " + r.Reason + "; nothing was changed or counted"
 	default:
 		s = "failed: " + r.Reason
 	}

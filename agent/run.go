@@ -79,6 +79,17 @@ func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Option
 		return err
 	}
 	ev, err := a.measure(ctx, sources, found.Candidates, st, rep.Time, log)
+	if errors.Is(err, ErrOutage) {
+		// The report shows what was measured; the state (blacklist,
+		// hysteresis) and the daemon stay exactly as they were.
+		rep.Outcome, rep.Candidates = OutcomeOutage, ev.Reports
+		for _, d := range sources {
+			if d.Address.IsValid() {
+				rep.Selected = append(rep.Selected, d.Address.String())
+			}
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}

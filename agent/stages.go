@@ -37,6 +37,8 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 
 // measure probes the candidates the daemon does not measure itself (and
 // that are not blacklisted), then scores everything and decides the set.
+// A run in which nothing answered is an outage (ErrOutage): the
+// evaluation is returned for the report, but its state must not be kept.
 func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []discovery.Candidate, st *State,
 	now time.Time, log zerolog.Logger) (Evaluation, error) {
 	byDaemon, current := a.daemonView(sources, st)
@@ -57,8 +59,15 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
 	}
-	return Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current},
-		st.Scoring, now, a.Scoring)
+	ev, err := Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current,
+		Sources: sources}, st.Scoring, now, a.Scoring)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	if why := outage(probes, sources, a.Backend.Name()); why != "" {
+		return ev, fmt.Errorf("%w: %s", ErrOutage, why)
+	}
+	return ev, nil
 }
 
 // decide turns the evaluation into the run's report and the change the
@@ -71,7 +80,18 @@ func (a *Agent) decide(rep *Report, ev Evaluation, sources []daemon.Source, st *
 	for _, addr := range dec.Selected {
 		rep.Selected = append(rep.Selected, addr.String())
 	}
-	plan := a.plan(dec, sources, st, cands)
+	plan, kept := a.plan(dec, sources, st, cands)
+	for i := range rep.Candidates {
+		c := &rep.Candidates[i]
+		if why, ok := kept[c.Address]; ok && c.Address.IsValid() {
+			c.Verdict, c.Reason = scoring.Selected, why
+			rep.Selected = append(rep.Selected, c.Address.String())
+		}
+	}
+	if len(kept) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("kept %d source(s) the decision would have removed: "+
+			"the daemon would have been left with fewer working sources than before", len(kept)))
+	}
 	rep.Added, rep.Removed = planChanges(plan, dec)
 	return plan
 }
@@ -127,7 +147,8 @@ func discoverySources(ds []daemon.Source) []discovery.Source {
 
 // daemonView returns the daemon's own measurements and the current set as
 // scoring should see it: all NTP sources under converge, only the ones the
-// agent added under add-only.
+// agent added under add-only; never the members of the daemon's own pools
+// (the daemon replaces them itself).
 func (a *Agent) daemonView(ds []daemon.Source, st *State) ([]scoring.Measurement, map[netip.Addr]bool) {
 	var ms []scoring.Measurement
 	current := map[netip.Addr]bool{}
@@ -136,7 +157,7 @@ func (a *Agent) daemonView(ds []daemon.Source, st *State) ([]scoring.Measurement
 			continue
 		}
 		_, managed := st.Managed[d.Address.String()]
-		if a.Policy == daemon.PolicyConverge || managed {
+		if (a.Policy == daemon.PolicyConverge || managed) && d.Pool == "" {
 			current[d.Address] = true
 		}
 		if d.Measurement != nil {

@@ -44,6 +44,7 @@ type Counters struct {
 	Changes   int `json:"changes"`   // runs that changed the set
 	Rollbacks int `json:"rollbacks"` // runs rolled back
 	Failures  int `json:"failures"`  // runs that failed
+	Outages   int `json:"outages"`   // runs in which nothing answered
 }
 
 // RunSummary is the short form of a run kept in state.json.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -72,7 +73,10 @@ type Backend struct {
 	// has no persistent sourcedir (NoFile says why, in the run's warning).
 	File   *SourcesFile
 	NoFile string
-	Log    zerolog.Logger
+	// Pools are the names of chronyd's `pool` directives (from its
+	// configuration): their members are chronyd's to replace.
+	Pools []string
+	Log   zerolog.Logger
 	// Clock times the waits; nil is the system clock.
 	Clock clock.Clock
 }
@@ -83,9 +87,12 @@ type Backend struct {
 // each run warns that the set will not survive a restart of chronyd.
 func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b := &Backend{Config: cfg, Client: client, Log: log}
+	conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
+	if err == nil {
+		b.Pools = conf.Pools
+	}
 	dir := cfg.SourceDir
 	if dir == "" {
-		conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
 		if err == nil {
 			dir, err = conf.PersistentSourceDir()
 		}
@@ -106,11 +113,19 @@ func (b *Backend) Name() string { return "chrony" }
 func (b *Backend) Preview(daemon.Plan) (string, error) { return "", nil }
 
 // Sources returns chronyd's sources with its own statistics for those it
-// has sampled enough.
+// has sampled enough, their offsets converted to the agent's convention
+// (see measurement), and each source's reach register and pool.
 func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 	srcs, err := b.Client.Sources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading chronyd's sources: %w", err)
+	}
+	// chronyd measures against its own idea of the time; tracking says how
+	// far the system clock is from it. Without tracking (chronyd not
+	// synchronised yet) the correction is taken as zero.
+	var correction float64
+	if tr, err := b.Client.Tracking(ctx); err == nil {
+		correction = tr.CurrentCorrection
 	}
 	out := make([]daemon.Source, 0, len(srcs))
 	for i := range srcs {
@@ -119,13 +134,27 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 			Refclock: s.Mode == chronyctl.ModeRefclock, Port: int(s.NTP.RemotePort)}
 		if d.Refclock {
 			d.Address = netip.Addr{}
+		} else {
+			d.Reach, d.HasReach = s.Reach, true
+			d.Pool = b.poolOf(s.Name)
 		}
 		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
 			int(s.Stats.Samples) >= b.minSamples() {
-			m := measurement(s)
+			m := measurement(s, correction)
 			d.Measurement = &m
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// poolOf returns the pool directive a source named name belongs to:
+// chronyd names a pool's members by the pool's name.
+func (b *Backend) poolOf(name string) string {
+	for _, p := range b.Pools {
+		if strings.EqualFold(p, name) {
+			return p
+		}
+	}
+	return ""
 }

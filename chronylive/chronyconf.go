@@ -23,6 +23,9 @@ const maxIncludeDepth = 10
 type ChronyConf struct {
 	Files      []string // every file read, in order
 	SourceDirs []string // `sourcedir` directories, in order of appearance
+	// Pools are the names of the `pool` directives, in chrony.conf, what
+	// it includes and the sourcedirs' *.sources files.
+	Pools []string
 }
 
 // ReadChronyConf reads chronyd's configuration file path and everything it
@@ -33,6 +36,11 @@ func ReadChronyConf(path string) (*ChronyConf, error) {
 	c := &ChronyConf{}
 	if err := c.read(path, 0); err != nil {
 		return nil, err
+	}
+	for _, f := range confdir.Files(c.SourceDirs, ".sources", nil) {
+		// A sourcedir file that cannot be read is chronyd's problem to
+		// report; it only means its pools are not known here.
+		_ = c.read(f, maxIncludeDepth)
 	}
 	return c, nil
 }
@@ -59,6 +67,10 @@ func (c *ChronyConf) read(path string, depth int) error {
 			continue
 		}
 		switch strings.ToLower(fields[0]) {
+		case "pool":
+			if len(fields) > 1 {
+				c.Pools = append(c.Pools, fields[1])
+			}
 		case "sourcedir":
 			c.SourceDirs = append(c.SourceDirs, fields[1:]...)
 		case "include":

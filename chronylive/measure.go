@@ -21,7 +21,15 @@ var states = map[chronyctl.State]scoring.SourceState{
 // sourcestats' standard deviation, the offset its estimate, delay and root
 // values the last exchange (ntpdata), and reachability the reach register
 // over the polls chronyd has made.
-func measurement(s *chronyctl.Source) scoring.Measurement {
+//
+// The offset is converted to the agent's one convention (RFC 5905 θ:
+// server minus this machine's system clock, what the prober measures).
+// chronyd's sourcestats keep the opposite sense (its local clock minus the
+// server, sourcestats.c flips the sign of each sample) and measure against
+// chronyd's own estimate of the time, which differs from the system clock
+// by tracking's current correction (positive: the system clock is slow).
+// So θ = correction − est_offset.
+func measurement(s *chronyctl.Source, correction float64) scoring.Measurement {
 	sent, ok := scoring.ReachRegister(s.Reach, int(min(s.NTP.TotalTx, 8)))
 	name := s.Name
 	if name == "" {
@@ -32,7 +40,7 @@ func measurement(s *chronyctl.Source) scoring.Measurement {
 		Address:        s.Address.IP,
 		Port:           int(s.NTP.RemotePort),
 		Name:           name,
-		Offset:         s.Stats.EstOffset,
+		Offset:         correction - s.Stats.EstOffset,
 		Delay:          s.NTP.Delay,
 		Jitter:         s.Stats.StdDev,
 		RootDelay:      s.NTP.RootDelay,

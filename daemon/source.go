@@ -15,6 +15,14 @@ type Source struct {
 	// ID is the daemon's handle for it (chronyd: the IP or ID#n).
 	ID       string `json:"id"`
 	Refclock bool   `json:"refclock,omitempty"`
+	// Reach is the daemon's reachability register (chronyd: the last 8
+	// polls, bit 0 the latest); meaningful only when HasReach.
+	Reach    uint8 `json:"reach,omitempty"`
+	HasReach bool  `json:"has_reach,omitempty"`
+	// Pool is the name of the daemon's `pool` directive this source is a
+	// member of ("" for a plain server). The daemon replaces a pool's
+	// members itself, so the agent never removes them.
+	Pool string `json:"pool,omitempty"`
 	// Measurement is the daemon's own view of the source when it has
 	// enough samples to judge it (chronyd); nil means "probe it".
 	Measurement *scoring.Measurement `json:"measurement,omitempty"`
@@ -26,3 +34,10 @@ type Server struct {
 	Port    int        `json:"port"`
 	Name    string     `json:"server"` // the name it was found under
 }
+
+// Reachable says the daemon got a reply in any of its last polls of the
+// source; false when the daemon does not say (file backends).
+func (s Source) Reachable() bool { return s.HasReach && s.Reach != 0 }
+
+// Fresh says the daemon's latest poll of the source was answered.
+func (s Source) Fresh() bool { return s.HasReach && s.Reach&1 != 0 }

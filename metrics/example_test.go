@@ -19,9 +19,15 @@ func ExampleWrite() {
 	// # HELP ntp_optimizer_changes_total Runs that changed the NTP sources.
 	// # TYPE ntp_optimizer_changes_total counter
 	// ntp_optimizer_changes_total 3
+	// # HELP ntp_optimizer_last_run_outage 1 if nothing answered in the last run (this machine's network was down), else 0.
+	// # TYPE ntp_optimizer_last_run_outage gauge
+	// ntp_optimizer_last_run_outage 0
 	// # HELP ntp_optimizer_last_run_success 1 if the last run succeeded, else 0.
 	// # TYPE ntp_optimizer_last_run_success gauge
 	// ntp_optimizer_last_run_success 1
+	// # HELP ntp_optimizer_outages_total Runs in which nothing answered (network outages); they change nothing.
+	// # TYPE ntp_optimizer_outages_total counter
+	// ntp_optimizer_outages_total 0
 	// # HELP ntp_optimizer_rollbacks_total Runs whose change failed verification and was rolled back.
 	// # TYPE ntp_optimizer_rollbacks_total counter
 	// ntp_optimizer_rollbacks_total 0
@@ -34,7 +40,7 @@ func ExampleWrite() {
 	// # HELP ntp_optimizer_server_jitter_seconds Jitter of the server's offset (RMS of successive differences).
 	// # TYPE ntp_optimizer_server_jitter_seconds gauge
 	// ntp_optimizer_server_jitter_seconds{address="192.0.2.1",server="time.example.test"} 0.0004
-	// # HELP ntp_optimizer_server_offset_seconds Offset of the server from the local clock, from its lowest-delay sample.
+	// # HELP ntp_optimizer_server_offset_seconds Offset of the server from this machine's system clock (server minus local, RFC 5905), from its lowest-delay sample or chronyd's estimate.
 	// # TYPE ntp_optimizer_server_offset_seconds gauge
 	// ntp_optimizer_server_offset_seconds{address="192.0.2.1",server="time.example.test"} 0.0012
 	// # HELP ntp_optimizer_server_reach_ratio Share of queries the server answered, 0 to 1.

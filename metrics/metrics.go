@@ -44,6 +44,7 @@ type Server struct {
 type Totals struct {
 	Changes   uint64 `json:"changes"`
 	Rollbacks uint64 `json:"rollbacks"`
+	Outages   uint64 `json:"outages"`
 }
 
 // Add returns the totals after a run that changed the sources and/or
@@ -65,6 +66,9 @@ type Run struct {
 	Duration time.Duration
 	// Success is whether this run succeeded.
 	Success bool
+	// Outage is whether nothing answered in this run (the machine's
+	// network was down); such a run is not a success either.
+	Outage bool
 	// Time is when this run ended.
 	Time time.Time
 	// LastSuccess is when a run last succeeded (this one, if Success);
@@ -94,7 +98,7 @@ func families(r Run) []*family {
 	}
 	var (
 		score    = f("server_score", "gauge", "Weighted score of the server from 0 to 100 (jitter, reachability, stratum, latency).")
-		offset   = f("server_offset_seconds", "gauge", "Offset of the server from the local clock, from its lowest-delay sample.")
+		offset   = f("server_offset_seconds", "gauge", "Offset of the server from this machine's system clock (server minus local, RFC 5905), from its lowest-delay sample or chronyd's estimate.")
 		delay    = f("server_delay_seconds", "gauge", "Minimum round-trip delay to the server.")
 		jitter   = f("server_jitter_seconds", "gauge", "Jitter of the server's offset (RMS of successive differences).")
 		reach    = f("server_reach_ratio", "gauge", "Share of queries the server answered, 0 to 1.")
@@ -106,6 +110,8 @@ func families(r Run) []*family {
 		lastOK   = f("last_success_timestamp_seconds", "gauge", "Unix time of the last successful run.")
 		changes  = f("changes_total", "counter", "Runs that changed the NTP sources.")
 		rollback = f("rollbacks_total", "counter", "Runs whose change failed verification and was rolled back.")
+		outage   = f("last_run_outage", "gauge", "1 if nothing answered in the last run (this machine's network was down), else 0.")
+		outages  = f("outages_total", "counter", "Runs in which nothing answered (network outages); they change nothing.")
 	)
 	add := func(fam *family, v float64, labels ...string) {
 		if math.IsNaN(v) {
@@ -133,12 +139,15 @@ func families(r Run) []*family {
 		add(runTime, unixSeconds(r.Time))
 	}
 	add(runOK, boolValue(r.Success))
+	add(outage, boolValue(r.Outage))
+	add(outages, float64(r.Totals.Outages))
 	if !r.LastSuccess.IsZero() {
 		add(lastOK, unixSeconds(r.LastSuccess))
 	}
 	add(changes, float64(r.Totals.Changes))
 	add(rollback, float64(r.Totals.Rollbacks))
-	all := []*family{score, offset, delay, jitter, reach, stratum, selected, duration, runTime, runOK, lastOK, changes, rollback}
+	all := []*family{score, offset, delay, jitter, reach, stratum, selected, duration, runTime, runOK, lastOK, changes, rollback,
+		outage, outages}
 	slices.SortFunc(all, func(a, b *family) int { return strings.Compare(a.name, b.name) })
 	return all
 }

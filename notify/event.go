@@ -24,6 +24,7 @@ const (
 	ErrorFailed     ErrorKind = "failed"            // the run failed before or while applying
 	ErrorRolledBack ErrorKind = "rolled_back"       // a change failed verification and was undone
 	ErrorNoUsable   ErrorKind = "no_usable_servers" // no candidate passed the filters
+	ErrorOutage     ErrorKind = "outage"            // nothing answered: the machine's network is down
 )
 
 // Server is one NTP source as a message shows it.

@@ -51,7 +51,7 @@ func (r *run) resolveAll(ctx context.Context, targets []Target) ([]*addrRun, []*
 			if found[i].err != nil {
 				msg = "resolving: " + found[i].err.Error()
 			}
-			results = append(results, &Result{Server: t.Name, Port: port, Err: msg})
+			results = append(results, &Result{Server: t.Name, Port: port, Err: msg, Unresolved: true})
 			continue
 		}
 		for _, a := range found[i].addrs {

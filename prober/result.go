@@ -31,6 +31,9 @@ type Sample struct {
 	Precision      time.Duration
 	KoD            string // kiss code of a kiss-o'-death reply
 	Err            string // why the sample is not OK
+	// NoRoute: the request could not go out or came back unreachable
+	// because this machine has no route (ENETUNREACH, EHOSTUNREACH).
+	NoRoute bool
 }
 
 // Result is the measurement of one address.
@@ -66,6 +69,12 @@ type Result struct {
 	KoD            string // first kiss code received, "" if none
 	RateLimited    bool   // KoD RATE: back off this server across runs
 	Blacklist      bool   // KoD DENY or RSTR: stop using this server
+
+	// NoRoute: every sample failed for want of a route from this
+	// machine (the network is down here, not the server).
+	NoRoute bool
+	// Unresolved: the name gave no address (Err says why).
+	Unresolved bool
 
 	Err     string // why the address could not be measured, if so
 	Skipped string // why the address was deliberately not measured (Prober.Skip)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/beevik/ntp"
 )
@@ -15,7 +16,7 @@ import (
 // so a sample is either OK with consistent values or has a reason.
 func sampleFrom(r *ntp.Response, err error) Sample {
 	if err != nil {
-		return Sample{Err: reason(err)}
+		return Sample{Err: reason(err), NoRoute: noRoute(err)}
 	}
 	s := Sample{
 		Offset:         r.ClockOffset,
@@ -40,6 +41,12 @@ func sampleFrom(r *ntp.Response, err error) Sample {
 		s.RefID = r.ReferenceString()
 	}
 	return s
+}
+
+// noRoute says err is this machine's: no route to the network or host
+// (ENETUNREACH, EHOSTUNREACH), not a server's silence.
+func noRoute(err error) bool {
+	return errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH)
 }
 
 // reason explains a query error in words an operator can act on.

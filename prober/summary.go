@@ -25,7 +25,9 @@ func unsynchronized(s Sample) bool { return s.Leap == 3 || s.Stratum == 0 || s.S
 func summarize(r *Result) {
 	var ok []Sample
 	r.SamplesSent, r.SamplesOK = 0, 0
+	r.NoRoute = len(r.Samples) > 0
 	for _, s := range r.Samples {
+		r.NoRoute = r.NoRoute && s.NoRoute
 		if !s.Sent.IsZero() {
 			r.SamplesSent++
 		}

@@ -38,6 +38,7 @@ type Candidate struct {
 	prefix   netip.Prefix
 	upstream uint32
 	pending  bool // its only failure is "not measured"
+	silent   bool // its only failures are silence (and a blacklisting for it)
 	witness  bool // takes part in the intersection
 }
 
@@ -58,7 +59,7 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 	c.Score = c.Sub.Weighted(cfg.Weights)
 
 	fail := func(format string, a ...any) { c.Failed = append(c.Failed, fmt.Sprintf(format, a...)) }
-	answered := false
+	answered, silences := false, 0
 	switch {
 	case m.KoD != "":
 		fail("kiss-o'-death %s", m.KoD)
@@ -67,10 +68,14 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 		c.pending = true
 	case m.SamplesOK == 0:
 		fail("no reply to any of %d samples", m.SamplesSent)
+		silences++
 	default:
 		answered = true
 	}
 	if e, ok := st.Blacklisted(m.Address, now); ok && !m.Pinned {
+		if e.silent() && silences > 0 {
+			silences++
+		}
 		fail("blacklisted until %s (%s time: %s)", e.Until.UTC().Format(time.RFC3339), ordinal(e.Count), e.Reason)
 	}
 	synced := true
@@ -89,6 +94,7 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 		fail("falseticker: chronyd marks it 'x'")
 	}
 	c.pending = c.pending && len(c.Failed) == 1
+	c.silent = silences > 0 && silences == len(c.Failed)
 	c.witness = answered && synced && distOK && m.KoD == ""
 }
 

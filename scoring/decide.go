@@ -73,11 +73,18 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 
 	next := st.clone()
 	seen := make(map[netip.Addr]bool, len(cands))
+	tallies := Tallies(in.Measurements)
 	var ivs []Interval
+	var notes []string
 	for _, c := range cands {
 		seen[c.Address] = true
-		next.record(&c.Measurement, now, &cfg)
+		if n := next.record(&c.Measurement, tallies[c.Origin], now, &cfg); n != "" {
+			notes = append(notes, fmt.Sprintf("%s (%s): %s", c.Address, c.Name, n))
+		}
 		c.build(&next, now, &cfg)
+		if c.Current && !c.Pinned {
+			next.trend(c)
+		}
 		if c.witness {
 			ivs = append(ivs, c.Interval)
 		}
@@ -91,7 +98,14 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 	for i, c := range cands {
 		c.Rank = i + 1
 	}
-	sel := selector{cfg: &cfg, st: &next, cands: cands}
+	sel := selector{cfg: &cfg, st: &next, cands: cands, notes: notes}
+	for o, t := range tallies {
+		if t.Measured > 0 && !t.Counts() {
+			sel.notes = append(sel.notes, fmt.Sprintf("only %d of %d servers measured by %s answered: "+
+				"their silence is not counted against them (the evidence is about this machine)", t.Answered, t.Measured, o))
+		}
+	}
+	slices.Sort(sel.notes[len(notes):])
 	if len(ivs) > 0 && !maj.Found {
 		sel.notes = append(sel.notes, fmt.Sprintf(
 			"no majority: the correctness intervals of the %d servers that answered do not agree, "+
@@ -105,6 +119,9 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 		out[i] = *c
 		if c.Verdict != Selected {
 			delete(next.Streaks, c.Address) // a streak belongs to a member
+		}
+		if !c.Current || c.Pinned {
+			delete(next.Trends, c.Address) // and so does a trend
 		}
 	}
 	return newDecision(out, &sel, maj, now), next, nil

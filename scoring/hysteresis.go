@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // hysteresis decides which kept members give way. The rules, each with
@@ -28,6 +29,28 @@ import (
 //     minimum size — still only after stability_threshold runs. Prevents:
 //     a member hovering around min_score from being removed and re-added.
 //
+// The margin must not lock in a member that is failing in a way its score
+// hides. Such a member loses to any eligible challenger, like one below
+// min_score:
+//
+//   - Its reach fell in stability_threshold runs in a row (State.Trends),
+//     e.g. 8/8 → 6/8 → 3/8: the fall itself spans the runs, so it is
+//     replaced at once. Prevents: a dying server kept for many runs
+//     because its other sub-scores still carry it within the margin.
+//   - chronyd marked it '~' (too jittery to select) in stability_threshold
+//     runs in a row; replaced at once. Prevents: keeping a source chronyd
+//     itself refuses to use.
+//   - Its jitter is over the seed's "good" band (5 ms) and at least ten
+//     times the challenger's; stability_threshold still applies. Prevents:
+//     a member whose reach and stratum are perfect hiding jitter an order
+//     of magnitude worse behind the 35 % jitter weight.
+//
+// A silent member (no reply, to the probe and at chronyd) is replaced by
+// the best eligible server at once, or kept when there is none: a silent
+// source costs the daemon nothing, and removing it alone would not give
+// it a working one. Prevents: a set shrinking while the network (or the
+// server) is down, and re-adding it when it comes back.
+//
 // Members that fail a hard filter, are of the wrong smearing class, or
 // exceed set_size never get here: they leave at once (see members, trim).
 func (s *selector) hysteresis() {
@@ -46,9 +69,25 @@ func (s *selector) hysteresis() {
 
 func (s *selector) judge(m *Candidate) {
 	cfg := s.cfg
+	if m.silent {
+		s.replaceSilent(m)
+		return
+	}
+	hidden, atOnce := s.hidden(m)
 	low := m.Score < cfg.MinScore
 	best := s.challenger(m, low)
 	beats := best != nil && (low || m.Score < best.Score*(1-cfg.HysteresisPercent/100))
+	if !beats && hidden == "" && best != nil && m.Jitter > jitterGood && m.Jitter >= 10*best.Jitter && best.SamplesOK >= 2 {
+		hidden = fmt.Sprintf("jitter %s ms is over %g ms and ten times the challenger's (%s ms)",
+			msText(m.Jitter), jitterGood*1e3, msText(best.Jitter))
+	}
+	switch {
+	case beats:
+		hidden = "" // the score says it already
+	case hidden != "":
+		best = s.challenger(m, true)
+		beats = best != nil
+	}
 	alone := low && best == nil && len(s.set)-1 >= cfg.minSet()
 	if !beats && !alone {
 		delete(s.st.Streaks, m.Address)
@@ -69,6 +108,8 @@ func (s *selector) judge(m *Candidate) {
 
 	var why string
 	switch {
+	case hidden != "":
+		why = fmt.Sprintf("%s, and %s has %.1f", hidden, best.Address, best.Score)
 	case low && best != nil:
 		why = fmt.Sprintf("score %.1f is below min_score %g and %s has %.1f", m.Score, cfg.MinScore, best.Address, best.Score)
 	case low:
@@ -78,6 +119,9 @@ func (s *selector) judge(m *Candidate) {
 			m.Score, cfg.HysteresisPercent, best.Address, best.Score)
 	}
 	runs := s.st.Streaks[m.Address].Runs + 1
+	if atOnce {
+		runs = max(runs, cfg.StabilityThreshold)
+	}
 	if runs < cfg.StabilityThreshold || s.changes >= cfg.MaxChangesPerRun {
 		s.st.Streaks[m.Address] = Streak{Runs: runs, Challenger: addrOf(best)}
 		m.Reason = fmt.Sprintf("kept: %s, %s run of %d", why, ordinal(runs), cfg.StabilityThreshold)
@@ -102,6 +146,38 @@ func (s *selector) judge(m *Candidate) {
 	s.add(best, fmt.Sprintf("selected: score %.1f replaces %s (score %.1f), %s", best.Score, m.Address, m.Score, inARow))
 }
 
+// hidden says why m is failing in a way its score hides, from its trend
+// over the runs (the jitter rule needs the challenger; see judge); atOnce
+// when the evidence already spans stability_threshold runs.
+func (s *selector) hidden(m *Candidate) (why string, atOnce bool) {
+	t := s.st.Trends[m.Address]
+	n := s.cfg.StabilityThreshold
+	switch {
+	case t.Falling >= n:
+		return fmt.Sprintf("its reach fell in %d runs in a row (now %.0f %%)", t.Falling, 100*m.ReachRatio), true
+	case t.Jittery >= n:
+		return fmt.Sprintf("chronyd marked it '~' (jittery) in %d runs in a row", t.Jittery), true
+	}
+	return "", false
+}
+
+// replaceSilent replaces a silent member with the best eligible server,
+// at once and without counting toward max_changes_per_run (like any hard
+// failure), or keeps it when no server can take its place.
+func (s *selector) replaceSilent(m *Candidate) {
+	failed := strings.Join(m.Failed, "; ")
+	best := s.challenger(m, true)
+	delete(s.st.Streaks, m.Address)
+	if best == nil {
+		m.Reason = "kept: " + failed + ", but no eligible server can replace it " +
+			"(removing it alone would not give the daemon a working source)"
+		return
+	}
+	s.remove(m, fmt.Sprintf("replaced by %s: %s", best.Address, failed))
+	delete(s.challenge, best)
+	s.add(best, fmt.Sprintf("selected: score %.1f replaces %s (%s)", best.Score, m.Address, failed))
+}
+
 // challenger is the best eligible server that could take m's place: in
 // rank order, the first that fits the set without m at least as well as
 // m does — or any, when anyFit.
@@ -124,3 +200,6 @@ func addrOf(c *Candidate) netip.Addr {
 	}
 	return c.Address
 }
+
+// msText formats seconds as milliseconds, three significant digits.
+func msText(s float64) string { return fmt.Sprintf("%.3g", s*1e3) }

@@ -53,7 +53,10 @@ type Measurement struct {
 	Pool     bool `json:"pool,omitempty"`
 	Smearing bool `json:"smearing"` // the server smears leap seconds
 
-	Offset         float64 `json:"offset_s"`          // server clock minus local clock
+	// Offset is the server's clock minus this machine's system clock (RFC
+	// 5905 θ), whichever way it was measured: chronyd's statistics are
+	// converted to it (package chronylive).
+	Offset         float64 `json:"offset_s"`
 	Delay          float64 `json:"delay_s"`           // round-trip delay of this path
 	Jitter         float64 `json:"jitter_s"`          // RMS of offset differences, or chronyd's std dev
 	RootDelay      float64 `json:"root_delay_s"`      // from the server's packets
@@ -71,6 +74,12 @@ type Measurement struct {
 	// the server is unsynchronised (beevik/ntp's Validate, chronyd's 's').
 	Unsynchronized bool        `json:"unsynchronized"`
 	ChronydState   SourceState `json:"chronyd_state,omitempty"`
+
+	// DaemonPool names the daemon's `pool` directive the address is a
+	// member of: the daemon replaces the pool's members itself, so the
+	// agent neither selects nor removes them (they are measured, and take
+	// part in the intersection).
+	DaemonPool string `json:"daemon_pool,omitempty"`
 
 	Pinned  bool `json:"pinned"`  // `keep`: always selected, never removed
 	Current bool `json:"current"` // a member of the daemon's current set

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,11 +101,14 @@ func checkInvariants(t testing.TB, d Decision, ms []Measurement, cfg Config) {
 		}
 		if c.Verdict == Selected {
 			require.Equal(t, d.Smearing, c.Smearing, "no smearing mix: %s", c.Address)
-			if !c.Current || !c.pending {
+			if !c.Current || !c.pending && !c.silent {
 				require.Empty(t, c.Failed, "a server failing a filter is never selected: %s", c.Address)
 			}
+			if c.silent {
+				require.True(t, strings.HasPrefix(c.Reason, "kept: "), "a silent member is selected only when kept: %s", c.Reason)
+			}
 		}
-		if len(c.Failed) > 0 && !c.pending {
+		if len(c.Failed) > 0 && !c.pending && !(c.silent && c.Verdict == Selected) {
 			require.Equal(t, Rejected, c.Verdict, "%s: %s", c.Address, c.Reason)
 		}
 	}

@@ -44,9 +44,11 @@ func (s *selector) verdictOutside(c *Candidate) Verdict {
 }
 
 // eligible says c may join the set: undecided, passing every hard filter,
-// scoring at least min_score, and of the set's smearing class.
+// scoring at least min_score, of the set's smearing class, and not a
+// member of the daemon's own pool.
 func (s *selector) eligible(c *Candidate) bool {
-	return c.Verdict == "" && c.healthy() && c.Score >= s.cfg.MinScore && c.Smearing == s.smearing
+	return c.Verdict == "" && c.healthy() && c.Score >= s.cfg.MinScore && c.Smearing == s.smearing &&
+		c.DaemonPool == ""
 }
 
 // run selects the set in the order the rules are written in doc.go.
@@ -83,13 +85,17 @@ func (s *selector) pinned() {
 // removes the others at once: a hard failure is not a matter of degree,
 // and mixing smearing with non-smearing servers is never allowed. A member
 // not measured yet (chronyd has not polled it) is kept: it is not failing,
-// only new.
+// only new. A silent member (no reply at all) stays in the set until the
+// hysteresis finds a server to replace it: removing it alone would not
+// give the daemon one more working source.
 func (s *selector) members() {
 	for _, c := range s.cands {
 		if !c.Current || c.Pinned {
 			continue
 		}
 		switch {
+		case c.silent:
+			s.add(c, "kept for now: "+strings.Join(c.Failed, "; "))
 		case !c.healthy() && !c.pending:
 			c.Verdict, c.Reason = Rejected, "removed: "+strings.Join(c.Failed, "; ")
 		case c.Smearing != s.smearing:
@@ -152,6 +158,9 @@ func (s *selector) finish() {
 		switch {
 		case !c.healthy():
 			c.Reason = strings.Join(c.Failed, "; ")
+		case c.DaemonPool != "":
+			c.Reason = fmt.Sprintf("member of chronyd's pool %s: chronyd replaces the pool's members itself, "+
+				"the agent neither selects nor removes them (score %.1f)", c.DaemonPool, c.Score)
 		case c.Score < s.cfg.MinScore:
 			c.Reason = fmt.Sprintf("score %.1f below min_score %g", c.Score, s.cfg.MinScore)
 		case c.Smearing != s.smearing:

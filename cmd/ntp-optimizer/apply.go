@@ -138,6 +138,8 @@ func applyExit(err error) error {
 		return withCode(exitNoUsable, err)
 	case errors.Is(err, agent.ErrStateNotSaved):
 		return withCode(exitStateWarning, err)
+	case errors.Is(err, agent.ErrOutage):
+		return withCode(exitOutage, err)
 	case errors.Is(err, agent.ErrInput):
 		return usageError(err)
 	}

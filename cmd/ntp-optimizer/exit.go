@@ -17,6 +17,7 @@ const (
 	exitRolledBack   = 3 // a change was made, failed verification and was undone
 	exitNoUsable     = 4 // no candidate server passed the filters
 	exitStateWarning = 5 // the change was applied but the state could not be saved
+	exitOutage       = 6 // nothing answered: this machine's network is down; nothing was changed
 )
 
 // codedError carries the process exit code with an error.
