@@ -82,7 +82,7 @@ func (s *selector) judge(m *Candidate) {
 			msText(m.Jitter), jitterGood*1e3, msText(best.Jitter))
 	}
 	switch {
-	case beats:
+	case beats && !atOnce:
 		hidden = "" // the score says it already
 	case hidden != "":
 		best = s.challenger(m, true)
@@ -141,7 +141,11 @@ func (s *selector) judge(m *Candidate) {
 		s.remove(m, fmt.Sprintf("removed: %s, %s", why, inARow))
 		return
 	}
-	s.remove(m, fmt.Sprintf("replaced by %s: score %.1f vs %.1f, %s", best.Address, best.Score, m.Score, inARow))
+	if hidden != "" {
+		s.remove(m, fmt.Sprintf("replaced by %s: %s, %s", best.Address, why, inARow))
+	} else {
+		s.remove(m, fmt.Sprintf("replaced by %s: score %.1f vs %.1f, %s", best.Address, best.Score, m.Score, inARow))
+	}
 	delete(s.challenge, best)
 	s.add(best, fmt.Sprintf("selected: score %.1f replaces %s (score %.1f), %s", best.Score, m.Address, m.Score, inARow))
 }
