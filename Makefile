@@ -13,7 +13,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all help build test test-deps lint fuzz bench demo install deb clean
+.PHONY: all help build test test-deps lint fuzz bench soak demo install deb clean
 
 all: build
 
@@ -22,7 +22,8 @@ help:
 	@echo "make test    install test dependencies (chrony, a Debian 13 chroot with chronyd 4.6) and run all tests with -race"
 	@echo "make lint    go vet and staticcheck"
 	@echo "make fuzz    run each Fuzz target for FUZZTIME (default $(FUZZTIME))"
-	@echo "make bench   run the benchmarks; each figure is printed as a ratio to its floor or baseline"
+	@echo "make bench   run the benchmarks; each figure is printed as a ratio to its floor or baseline; then the soak"
+	@echo "make soak    180 simulated days of timer runs per timeline (outages, deaths, pools, ...), with the figures"
 	@echo "make demo    the whole job on a simulated server lab and a sandboxed chronyd, no internet needed"
 	@echo "make install install binary, systemd units, man page and default config (DESTDIR, SBINDIR, UNITDIR)"
 	@echo "make deb     build dist/ntp-optimizer_<version>_<arch>.deb"
@@ -48,6 +49,13 @@ fuzz:
 
 bench: build test-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory soak
+
+# The soak in full: every timeline over SOAK_DAYS simulated days (a short
+# version runs in `make test`).
+SOAK_DAYS ?= 180
+soak:
+	$(GO) test -count=1 -run '^TestSoak$$' -v ./agent -soak.days $(SOAK_DAYS) | grep -E 'soak_test.go:[0-9]+: |^(ok|FAIL|---)'
 
 # The whole job on a simulated server lab and a sandboxed chronyd (root).
 demo: build

@@ -10,9 +10,12 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock"
 )
 
-// waitAnswered polls chronyd until every added source has answered at
-// least once (a non-zero reach register). It fails with the sources still
-// silent after AnswerTimeout, or with chronyd's error.
+// waitAnswered polls chronyd until every added source has answered (a
+// non-zero reach register) and chronyd counts it selectable ('*', '+' or
+// '-': it has enough samples and agrees with the others), so that a source
+// about to be deleted is only ever traded for one chronyd can use. It fails
+// with the sources still silent or unselectable after AnswerTimeout, or
+// with chronyd's error.
 func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error {
 	if len(added) == 0 {
 		return nil
@@ -24,26 +27,40 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 		if err != nil {
 			return fmt.Errorf("waiting for new sources to answer: %w", err)
 		}
-		reach := map[string]uint8{}
-		for _, s := range srcs {
-			reach[s.Address.String()] = s.Reach
+		byAddr := map[string]*chronyctl.Source{}
+		for i := range srcs {
+			byAddr[srcs[i].Address.String()] = &srcs[i]
 		}
-		var silent []string
+		var silent, unusable []string
 		for _, s := range added {
-			if reach[s.Address.String()] == 0 {
+			src := byAddr[s.Address.String()]
+			switch {
+			case src == nil || src.Reach == 0:
 				silent = append(silent, s.Address.String())
+			case !selectable(src.State):
+				unusable = append(unusable, fmt.Sprintf("%s (%c)", s.Address, src.State.Char()))
 			}
 		}
-		if len(silent) == 0 {
+		if len(silent)+len(unusable) == 0 {
 			return nil
 		}
 		if clk.Now().After(deadline) {
+			if len(silent) == 0 {
+				return fmt.Errorf("new sources answered but chronyd did not find them selectable within %v: %s",
+					b.answerTimeout(), strings.Join(unusable, ", "))
+			}
 			return fmt.Errorf("new sources did not answer within %v: %s", b.answerTimeout(), strings.Join(silent, ", "))
 		}
 		if err := clock.Sleep(ctx, clk, pollEvery); err != nil {
-			return fmt.Errorf("waiting for new sources to answer (%s silent): %w", strings.Join(silent, ", "), err)
+			return fmt.Errorf("waiting for new sources to answer (%s): %w",
+				strings.Join(append(silent, unusable...), ", "), err)
 		}
 	}
+}
+
+// selectable says chronyd may select a source in this state.
+func selectable(s chronyctl.State) bool {
+	return s == chronyctl.StateSelected || s == chronyctl.StateCombined || s == chronyctl.StateNotCombined
 }
 
 // verify waits until chronyd has selected a reachable source and its leap
