@@ -79,6 +79,9 @@ func TestApplyFailures(t *testing.T) {
 			f.silent[netip.MustParseAddr(new2)] = true
 			f.silent[netip.MustParseAddr(new3)] = true
 		}, set: before, rolled: true, reason: "new sources did not answer within 20s: 198.51.100.2, 198.51.100.3"},
+		{name: "a new source answers but chronyd finds it a falseticker", fault: func(f *fakeChronyd) {
+			f.falseticker[netip.MustParseAddr(new2)] = true
+		}, set: before, rolled: true, reason: "new sources answered but chronyd did not find them selectable within 20s: 198.51.100.2 (x)"},
 		{name: "verification times out", fault: func(f *fakeChronyd) { f.noSelect = true },
 			set: before, rolled: true, reason: "verification failed after 1m0s: chronyd has not selected a reachable source"},
 		{name: "leap status not normal", fault: func(f *fakeChronyd) { f.leap = chronyctl.LeapNotSynchronised },

@@ -31,14 +31,16 @@ type fakeChronyd struct {
 	low     int      // fewest reachable sources after any change
 
 	// Faults and behaviour.
-	answerAfter time.Duration        // a new source answers this long after it is added
-	silent      map[netip.Addr]bool  // never answer
-	failAdd     map[int]error        // the n-th AddSource call (1-based) fails
-	failDelete  map[netip.Addr]error // DeleteSource of the address fails
-	dieAfter    int                  // after this many AddSource calls chronyd is gone (0: never)
-	dead        bool                 // every request fails with errDead
-	noSelect    bool                 // chronyd never selects a source
-	leap        chronyctl.LeapStatus // tracking's leap status
+	answerAfter time.Duration       // a new source answers this long after it is added
+	silent      map[netip.Addr]bool // never answer
+	falseticker map[netip.Addr]bool // answer, but chronyd marks them 'x'
+
+	failAdd    map[int]error        // the n-th AddSource call (1-based) fails
+	failDelete map[netip.Addr]error // DeleteSource of the address fails
+	dieAfter   int                  // after this many AddSource calls chronyd is gone (0: never)
+	dead       bool                 // every request fails with errDead
+	noSelect   bool                 // chronyd never selects a source
+	leap       chronyctl.LeapStatus // tracking's leap status
 }
 
 type fakeSource struct {
@@ -53,7 +55,7 @@ type fakeSource struct {
 // enough to be judged.
 func newFake(initial ...string) *fakeChronyd {
 	f := &fakeChronyd{clock: clocktest.NewStepper(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)),
-		silent: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
+		silent: map[netip.Addr]bool{}, falseticker: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
 		answerAfter: 2 * time.Second}
 	for _, a := range initial {
 		f.sources = append(f.sources, &fakeSource{addr: netip.MustParseAddr(a), port: 123,
@@ -97,7 +99,9 @@ func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]
 		if f.reachable(s) {
 			src.Reach = 0o377
 			src.State = chronyctl.StateNotCombined
-			if !selected && !f.noSelect {
+			if f.falseticker[s.addr] {
+				src.State = chronyctl.StateFalseticker
+			} else if !selected && !f.noSelect {
 				src.State, selected = chronyctl.StateSelected, true
 			}
 		}
