@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -20,8 +23,9 @@ func historyCommand() *cli.Command {
 		Description: "Reads the run history in the state directory (kept history.retention_days,\n" +
 			"30 by default) and prints one line per server: how many runs measured it, its\n" +
 			"latest score, a sparkline of its score (▁ = 0 … █ = 100, blank = no reply),\n" +
-			"the mean offset and jitter, and how often it was selected. SERVER keeps the\n" +
-			"servers whose name or address contains it.",
+			"the mean offset and jitter, and how often it was selected. Outage runs (nothing\n" +
+			"answered here: this machine's network, not the servers) are drawn × and left\n" +
+			"out of the figures. SERVER keeps the servers whose name or address contains it.",
 		Flags: append(config.Flags("paths.state_dir"),
 			&cli.StringFlag{Name: "since", Value: "7d", Usage: "how far back: a duration like 36h, 7d, or a number of days"},
 			&cli.BoolFlag{Name: "json", Usage: "print every server's per-run points as JSON"},
@@ -48,29 +52,116 @@ func runHistory(c *cli.Context) error {
 		return err
 	}
 	trends := agent.Trends(runs, c.Args().First())
+	outages := outageRuns(runs)
+	if len(outages) > 0 {
+		trends = orderedWithout(trends, runs, outages, c.Args().First())
+	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, trends)
+		return writeJSON(c.App.Writer, historyJSON(trends, outages))
 	}
 	if len(runs) == 0 {
 		fmt.Fprintf(c.App.Writer, "no runs in the last %s in %s\n", since, l.Config.Paths.StateDir)
 		return nil
 	}
-	fmt.Fprintf(c.App.Writer, "%d runs from %s to %s\n\n", len(runs),
+	fmt.Fprintf(c.App.Writer, "%d runs from %s to %s\n", len(runs),
 		runs[0].Time.UTC().Format(time.DateTime), runs[len(runs)-1].Time.UTC().Format(time.DateTime+" UTC"))
-	return writeTrends(c.App.Writer, trends)
+	if len(outages) > 0 {
+		fmt.Fprintf(c.App.Writer, "%d of them outages (×: nothing answered; nothing was changed or counted)\n", len(outages))
+		if last := runs[len(runs)-1]; last.Outcome == agent.OutcomeOutage {
+			fmt.Fprintf(c.App.Writer, "the latest run was an outage: %s\n", last.Reason)
+		}
+	}
+	fmt.Fprintln(c.App.Writer)
+	return writeTrends(c.App.Writer, trends, outages)
 }
 
-// writeTrends prints the per-server table.
-func writeTrends(w io.Writer, trends []agent.Trend) error {
+// outageRuns are the IDs of the runs that ended in an outage.
+func outageRuns(runs []agent.Report) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range runs {
+		if r.Outcome == agent.OutcomeOutage {
+			out[r.RunID] = true
+		}
+	}
+	return out
+}
+
+// orderedWithout orders trends as agent.Trends does, but by the latest run
+// that was not an outage: in an outage every server is "rejected" for no
+// fault of its own. Servers seen only in outage runs come last.
+func orderedWithout(trends []agent.Trend, runs []agent.Report, outages map[string]bool, filter string) []agent.Trend {
+	var kept []agent.Report
+	for _, r := range runs {
+		if !outages[r.RunID] {
+			kept = append(kept, r)
+		}
+	}
+	rank := map[netip.Addr]int{}
+	for i, t := range agent.Trends(kept, filter) {
+		rank[t.Address] = i
+	}
+	out := slices.Clone(trends)
+	slices.SortStableFunc(out, func(a, b agent.Trend) int {
+		ra, oka := rank[a.Address]
+		rb, okb := rank[b.Address]
+		switch {
+		case oka && okb:
+			return cmp.Compare(ra, rb)
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// outageMark draws an outage run in a sparkline.
+const outageMark = '×'
+
+// historyPoint is a trend point with its run's outage marked, for --json.
+type historyPoint struct {
+	agent.TrendPoint
+	Outage bool `json:"outage,omitempty"`
+}
+
+// historyTrend is agent.Trend with its points marked.
+type historyTrend struct {
+	agent.Trend
+	Points []historyPoint `json:"runs"`
+}
+
+func historyJSON(trends []agent.Trend, outages map[string]bool) []historyTrend {
+	out := make([]historyTrend, len(trends))
+	for i, t := range trends {
+		out[i] = historyTrend{Trend: t, Points: make([]historyPoint, len(t.Points))}
+		for j, p := range t.Points {
+			out[i].Points[j] = historyPoint{TrendPoint: p, Outage: outages[p.RunID]}
+		}
+	}
+	return out
+}
+
+// writeTrends prints the per-server table. The points of outage runs are
+// drawn × in the sparkline and left out of the other columns: nothing
+// answered in them, whatever the server.
+func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Server\tAddress\tRuns\tScore\tTrend (score)\tOffset(ms)\tJitter(ms)\tSelected\tNow")
 	for _, t := range trends {
 		scores := make([]float64, len(t.Points))
 		measured := make([]bool, len(t.Points))
 		var off, jit float64
-		n, sel := 0, 0
+		var last *agent.TrendPoint
+		runs, n, sel := 0, 0, 0
 		for i, p := range t.Points {
 			scores[i], measured[i] = p.Score, p.Measured
+			if outages[p.RunID] {
+				continue
+			}
+			runs++
+			last = &t.Points[i]
 			if p.Measured {
 				off += p.Offset
 				jit += p.Jitter
@@ -80,17 +171,25 @@ func writeTrends(w io.Writer, trends []agent.Trend) error {
 				sel++
 			}
 		}
-		last := t.Points[len(t.Points)-1]
-		score, mo, mj := "-", "-", "-"
-		if last.Measured {
-			score = fmt.Sprintf("%.1f", last.Score)
+		spark := []rune(agent.Sparkline(scores, measured, 0, 100))
+		for i, p := range t.Points {
+			if outages[p.RunID] && i < len(spark) {
+				spark[i] = outageMark
+			}
+		}
+		score, mo, mj, now := "-", "-", "-", "-"
+		if last != nil {
+			now = string(last.Verdict)
+			if last.Measured {
+				score = fmt.Sprintf("%.1f", last.Score)
+			}
 		}
 		if n > 0 {
 			mo = fmt.Sprintf("%+.3f", off/float64(n)*1e3)
 			mj = fmt.Sprintf("%.3f", jit/float64(n)*1e3)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", t.Server, t.Address, len(t.Points), score,
-			agent.Sparkline(scores, measured, 0, 100), mo, mj, sel, len(t.Points), last.Verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", t.Server, t.Address, runs, score,
+			string(spark), mo, mj, sel, runs, now)
 	}
 	return tw.Flush()
 }

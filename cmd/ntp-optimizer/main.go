@@ -113,6 +113,7 @@ func commands() []*cli.Command {
 		statusCommand(),
 		probeCommand(),
 		historyCommand(),
+		blacklistCommand(),
 		configCommand(),
 		installCommand(),
 		uninstallCommand(),

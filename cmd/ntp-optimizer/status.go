@@ -30,8 +30,9 @@ func statusCommand() *cli.Command {
 		Usage: "show chronyd's tracking report (chronyc tracking layout) and the agent's last run, set and timer",
 		Description: "The first block is chronyd's tracking report, line for line as chronyc tracking\n" +
 			"prints it. The second says which NTP daemon ntp-optimizer manages and how it was\n" +
-			"detected, the last run's outcome, the selected and managed sources, and when the\n" +
-			"systemd timer last ran and runs next.",
+			"detected, the last run's outcome, the selected and managed sources, the run\n" +
+			"counts (outages among them), the active blacklist entries with the last line of\n" +
+			"their evidence, and when the systemd timer last ran and runs next.",
 		Flags:  flags,
 		Action: runStatus,
 	}
@@ -43,7 +44,12 @@ type statusReport struct {
 	Tracking *chronyctl.Tracking            `json:"tracking,omitempty"`
 	LastRun  *agent.RunSummary              `json:"last_run,omitempty"`
 	Managed  map[string]agent.ManagedSource `json:"managed"`
-	Timer    timerStatus                    `json:"timer"`
+	Counters agent.Counters                 `json:"counters"`
+	// Blacklist are the active entries; Failures the addresses counting
+	// toward the blacklist (ntp-optimizer blacklist list).
+	Blacklist []agent.BlacklistItem `json:"blacklist"`
+	Failures  []agent.FailureCount  `json:"failures"`
+	Timer     timerStatus           `json:"timer"`
 }
 
 type timerStatus struct {
@@ -96,7 +102,9 @@ func runStatus(c *cli.Context) error {
 	if err != nil {
 		log.Warn().Err(err).Msg("agent state not readable")
 	}
-	rep.LastRun, rep.Managed = st.LastRun, st.Managed
+	rep.LastRun, rep.Managed, rep.Counters = st.LastRun, st.Managed, st.Counters
+	bl := agent.Blacklist(&st.Scoring, clockOf(c).Now(), false)
+	rep.Blacklist, rep.Failures = bl.Entries, bl.Failures
 	rep.Timer = readTimer(c.Context)
 
 	if c.Bool("json") {
@@ -134,6 +142,40 @@ func readTimer(ctx context.Context) timerStatus {
 	return timerStatus{Installed: true, Last: tt.Last, Next: tt.Next}
 }
 
+// statusTime is status's time format, chronyc's with the zone.
+func statusTime(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 2006 UTC") }
+
+// statusMore continues a status line's value on the next line.
+const statusMore = "                  "
+
+// writeBlacklistStatus prints the active entries, each with its reason,
+// the end of its term and the last line of its evidence, and how many
+// addresses count toward the blacklist.
+func writeBlacklistStatus(w io.Writer, r *statusReport) {
+	summary := "none"
+	if len(r.Blacklist) > 0 {
+		summary = fmt.Sprint(len(r.Blacklist))
+	}
+	if n := len(r.Failures); n > 0 {
+		summary += fmt.Sprintf("; %d address%s not answering, counting toward it", n,
+			map[bool]string{true: "", false: "es"}[n == 1])
+	}
+	if len(r.Blacklist)+len(r.Failures) > 0 {
+		summary += " (ntp-optimizer blacklist list)"
+	}
+	statusLine(w, "Blacklisted", summary)
+	for _, e := range r.Blacklist {
+		who := e.Address.String()
+		if e.Name != "" && e.Name != who {
+			who += " (" + e.Name + ")"
+		}
+		fmt.Fprintf(w, "%s%s until %s: %s\n", statusMore, who, statusTime(e.Until), e.Reason)
+		if len(e.Evidence) > 0 {
+			fmt.Fprintf(w, "%s  %s\n", statusMore, e.Evidence[len(e.Evidence)-1])
+		}
+	}
+}
+
 // statusLine prints one "Label           : value" line, as chronyc does.
 func statusLine(w io.Writer, label, value string) {
 	fmt.Fprintf(w, "%-16s: %s\n", label, value)
@@ -146,8 +188,7 @@ func writeAgentStatus(w io.Writer, r *statusReport) error {
 		if lr.Reason != "" {
 			what += ": " + lr.Reason
 		}
-		statusLine(w, "Last run", fmt.Sprintf("%s, %s (run %s, %.1f s)",
-			lr.Time.UTC().Format("Mon Jan 02 15:04:05 2006 UTC"), what, lr.RunID, lr.Duration))
+		statusLine(w, "Last run", fmt.Sprintf("%s, %s (run %s, %.1f s)", statusTime(lr.Time), what, lr.RunID, lr.Duration))
 		statusLine(w, "Selected", strings.Join(lr.Selected, ", "))
 	} else {
 		statusLine(w, "Last run", "never (ntp-optimizer apply)")
@@ -158,14 +199,18 @@ func writeAgentStatus(w io.Writer, r *statusReport) error {
 	}
 	slices.Sort(managed)
 	statusLine(w, "Added by agent", fmt.Sprintf("%d: %s", len(managed), strings.Join(managed, ", ")))
+	n := r.Counters
+	statusLine(w, "Runs", fmt.Sprintf("%d (%d changed, %d rolled back, %d failed, %d outages)",
+		n.Runs, n.Changes, n.Rollbacks, n.Failures, n.Outages))
+	writeBlacklistStatus(w, r)
 	switch t := r.Timer; {
 	case t.Installed:
 		last, next := "never", "not scheduled"
 		if !t.Last.IsZero() {
-			last = t.Last.UTC().Format("Mon Jan 02 15:04:05 2006 UTC")
+			last = statusTime(t.Last)
 		}
 		if !t.Next.IsZero() {
-			next = t.Next.UTC().Format("Mon Jan 02 15:04:05 2006 UTC")
+			next = statusTime(t.Next)
 		}
 		statusLine(w, "Timer last run", last)
 		statusLine(w, "Timer next run", next)

@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronytest"
 )
@@ -130,4 +132,77 @@ func TestStatusJSON(t *testing.T) {
 	require.Equal(t, 3, tr.Stratum)
 	require.Equal(t, chronyctl.LeapNormal, tr.Leap)
 	require.Contains(t, out, `"leap": "normal"`)
+}
+
+// TestStatusAgentPart: the agent's block with a last run that was an
+// outage, the run counts and the blacklist's active entries, each with
+// its reason, the end of its term and the last line of its evidence.
+func TestStatusAgentPart(t *testing.T) {
+	st := blScoring()
+	bl := agent.Blacklist(&st, blNow, false)
+	var b strings.Builder
+	require.NoError(t, writeAgentStatus(&b, &statusReport{
+		Daemon: "chronyd (command socket /run/chrony/chronyd.sock answers)",
+		LastRun: &agent.RunSummary{RunID: "5f1c2a9e", Time: blNow.Add(-2 * time.Hour), Outcome: agent.OutcomeOutage,
+			Reason:   "network outage: none of the 12 host names resolved (DNS is down here)",
+			Duration: 4.2, Selected: []string{"192.0.2.1", "192.0.2.2"}},
+		Managed:   map[string]agent.ManagedSource{"192.0.2.2": {}, "192.0.2.1": {}},
+		Counters:  agent.Counters{Runs: 12, Changes: 3, Rollbacks: 1, Outages: 2},
+		Blacklist: bl.Entries,
+		Failures:  bl.Failures,
+		Timer:     timerStatus{Note: "systemd is not running"},
+	}))
+	require.Equal(t, ""+
+		"NTP daemon      : chronyd (command socket /run/chrony/chronyd.sock answers)\n"+
+		"Last run        : Sun Mar 01 10:00:00 2026 UTC, outage: network outage: none of the 12 host names resolved (DNS is down here) (run 5f1c2a9e, 4.2 s)\n"+
+		"Selected        : 192.0.2.1, 192.0.2.2\n"+
+		"Added by agent  : 2: 192.0.2.1, 192.0.2.2\n"+
+		"Runs            : 12 (3 changed, 1 rolled back, 0 failed, 2 outages)\n"+
+		"Blacklisted     : 2; 1 address not answering, counting toward it (ntp-optimizer blacklist list)\n"+
+		"                  192.0.2.7 (ntp.example.org) until Mon Mar 02 10:00:00 2026 UTC: no reply in 3 runs in a row\n"+
+		"                    2026-03-01T10:00:00Z: no reply to 8 samples (chronyd); 3 of 3 others measured so answered\n"+
+		"                  2001:db8::123 (deny.example.net) until Mon Mar 02 12:00:00 2026 UTC: kiss-o'-death DENY\n"+
+		"Timer           : systemd is not running\n", b.String())
+
+	b.Reset()
+	require.NoError(t, writeAgentStatus(&b, &statusReport{Daemon: "ntpd", Timer: timerStatus{Note: "n/a"}}))
+	require.Contains(t, b.String(), "Runs            : 0 (0 changed, 0 rolled back, 0 failed, 0 outages)\n")
+	require.Contains(t, b.String(), "Blacklisted     : none\n")
+}
+
+// TestStatusShowsBlacklist runs status against captured chronyd replies
+// and a state directory, on a clock of its own: the blacklist and the
+// counters come from state.json, the active entries as of that clock.
+func TestStatusShowsBlacklist(t *testing.T) {
+	f, err := chronytest.ReadFixture(filepath.Join("..", "..", "testdata", "chrony", "replies-4.3.txt"))
+	require.NoError(t, err)
+	fake := chronytest.Serve(t, f)
+	dir := blStateDir(t)
+	out, stderr, code := runAt(t, blNow, "status", "-n", "--chrony-socket", fake.Socket, "--state-dir", dir)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "Runs            : 12 (3 changed, 1 rolled back, 0 failed, 2 outages)\n")
+	require.Contains(t, out, "Blacklisted     : 2; 1 address not answering, counting toward it (ntp-optimizer blacklist list)\n"+
+		"                  192.0.2.7 (ntp.example.org) until Mon Mar 02 10:00:00 2026 UTC: no reply in 3 runs in a row\n"+
+		"                    2026-03-01T10:00:00Z: no reply to 8 samples (chronyd); 3 of 3 others measured so answered\n"+
+		"                  2001:db8::123 (deny.example.net) until Mon Mar 02 12:00:00 2026 UTC: kiss-o'-death DENY\n")
+	require.NotContains(t, out, "old.example", "a lifted entry is not shown")
+
+	// Two days later both terms have run out.
+	out, stderr, code = runAt(t, blNow.Add(48*time.Hour), "status", "-n", "--chrony-socket", fake.Socket, "--state-dir", dir)
+	require.Zero(t, code, stderr)
+	require.Contains(t, out, "Blacklisted     : none; 1 address not answering")
+
+	out, stderr, code = runAt(t, blNow, "status", "--json", "--chrony-socket", fake.Socket, "--state-dir", dir)
+	require.Zero(t, code, stderr)
+	var rep struct {
+		Counters  agent.Counters        `json:"counters"`
+		Blacklist []agent.BlacklistItem `json:"blacklist"`
+		Failures  []agent.FailureCount  `json:"failures"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.Equal(t, 2, rep.Counters.Outages)
+	require.Len(t, rep.Blacklist, 2)
+	require.Equal(t, "ntp.example.org", rep.Blacklist[0].Name)
+	require.Len(t, rep.Blacklist[0].Evidence, 3)
+	require.Len(t, rep.Failures, 1)
 }
