@@ -27,6 +27,8 @@ type EvalInput struct {
 	Current map[netip.Addr]bool
 	// Sources are the daemon's sources: their pools and reach registers.
 	Sources []daemon.Source
+	// LastOutage is when a run last ended in an outage (zero: never).
+	LastOutage time.Time
 }
 
 // Evaluation is a decision together with the per-candidate reports the
@@ -99,7 +101,8 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 		}
 	}
 
-	dec, next, err := scoring.Decide(scoring.Input{Measurements: ms}, st, now, cfg)
+	dec, next, err := scoring.Decide(scoring.Input{Measurements: ms, Recovering: recovering(in.Sources, in.LastOutage, now)},
+		st, now, cfg)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -165,4 +168,20 @@ func candidateIndex(cs []discovery.Candidate) map[string]*discovery.Candidate {
 		m[strings.ToLower(cs[i].Name)] = &cs[i]
 	}
 	return m
+}
+
+// recovering says the daemon's reach registers may still cover the last
+// outage: it ended less than 8 polling intervals (of the slowest-polled
+// source) ago.
+func recovering(sources []daemon.Source, lastOutage, now time.Time) bool {
+	if lastOutage.IsZero() {
+		return false
+	}
+	span := time.Duration(0)
+	for _, d := range sources {
+		if d.HasReach {
+			span = max(span, 8*time.Second<<max(min(d.Poll, 24), 0))
+		}
+	}
+	return now.Sub(lastOutage) < span
 }

@@ -34,6 +34,7 @@ func (a *Agent) record(ctx context.Context, rep *Report, st *State, stateErr err
 		st.Counters.Failures++
 	case OutcomeOutage:
 		st.Counters.Outages++
+		st.LastOutage = rep.Time
 	}
 	if rep.Succeeded() {
 		st.LastSuccess = rep.Time

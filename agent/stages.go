@@ -60,7 +60,7 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 		return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
 	}
 	ev, err := Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current,
-		Sources: sources}, st.Scoring, now, a.Scoring)
+		Sources: sources, LastOutage: st.LastOutage}, st.Scoring, now, a.Scoring)
 	if err != nil {
 		return Evaluation{}, err
 	}

@@ -24,6 +24,9 @@ type State struct {
 	LastRun *RunSummary `json:"last_run,omitempty"`
 	// LastSuccess is when a run last ended applied or unchanged.
 	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastOutage is when a run last ended in an outage: until the daemon's
+	// reach registers have rolled past it, the hysteresis counts nothing.
+	LastOutage time.Time `json:"last_outage,omitzero"`
 	// Counters only ever grow (Prometheus counters).
 	Counters Counters `json:"counters"`
 	// Notify is the notifier's throttle state.

@@ -127,6 +127,7 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 	if tr, err := b.Client.Tracking(ctx); err == nil {
 		correction = tr.CurrentCorrection
 	}
+	common := commonMisses(srcs)
 	out := make([]daemon.Source, 0, len(srcs))
 	for i := range srcs {
 		s := &srcs[i]
@@ -135,12 +136,12 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 		if d.Refclock {
 			d.Address = netip.Addr{}
 		} else {
-			d.Reach, d.HasReach = s.Reach, true
+			d.Reach, d.HasReach, d.Poll = s.Reach, true, s.Poll
 			d.Pool = b.poolOf(s.Name)
 		}
 		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
 			int(s.Stats.Samples) >= b.minSamples() {
-			m := measurement(s, correction)
+			m := measurement(s, correction, common)
 			d.Measurement = &m
 		}
 		out = append(out, d)

@@ -29,8 +29,11 @@ var states = map[chronyctl.State]scoring.SourceState{
 // chronyd's own estimate of the time, which differs from the system clock
 // by tracking's current correction (positive: the system clock is slow).
 // So θ = correction − est_offset.
-func measurement(s *chronyctl.Source, correction float64) scoring.Measurement {
-	sent, ok := scoring.ReachRegister(s.Reach, int(min(s.NTP.TotalTx, 8)))
+//
+// common are the reach register's polls that every source missed together
+// (see commonMisses): left out of the source's reachability.
+func measurement(s *chronyctl.Source, correction float64, common uint8) scoring.Measurement {
+	sent, ok := scoring.ReachRegisterExcept(s.Reach, int(min(s.NTP.TotalTx, 8)), common)
 	name := s.Name
 	if name == "" {
 		name = s.Address.String()
@@ -63,4 +66,27 @@ func refIDString(id uint32, stratum int) string {
 		return chronyctl.RefIDText(id)
 	}
 	return netip.AddrFrom4([4]byte{byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}).String()
+}
+
+// commonMisses returns the reach-register polls that every source with a
+// full register (8 polls or more) missed: after an outage of this
+// machine's network they would make every member look unreachable for
+// eight polls, while a server probed directly afterwards answers 4 of 4.
+// With fewer than three such sources nothing is common (one silent source
+// must not excuse itself).
+func commonMisses(srcs []chronyctl.Source) uint8 {
+	var seen uint8
+	n := 0
+	for i := range srcs {
+		s := &srcs[i]
+		if s.Mode == chronyctl.ModeRefclock || s.NTP.TotalTx < 8 {
+			continue
+		}
+		seen |= s.Reach
+		n++
+	}
+	if n < 3 || seen == 0 {
+		return 0
+	}
+	return ^seen
 }

@@ -19,6 +19,9 @@ type Source struct {
 	// polls, bit 0 the latest); meaningful only when HasReach.
 	Reach    uint8 `json:"reach,omitempty"`
 	HasReach bool  `json:"has_reach,omitempty"`
+	// Poll is the daemon's polling interval of the source, log2 seconds
+	// (with HasReach): the register covers the last 8 such intervals.
+	Poll int `json:"poll,omitempty"`
 	// Pool is the name of the daemon's `pool` directive this source is a
 	// member of ("" for a plain server). The daemon replaces a pool's
 	// members itself, so the agent never removes them.

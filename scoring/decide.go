@@ -14,6 +14,11 @@ import (
 // Current and pinned servers are flagged on their measurements.
 type Input struct {
 	Measurements []Measurement `json:"measurements"`
+	// Recovering says the daemon's reach registers still cover a recent
+	// outage of this machine's network: the hysteresis counters (streaks,
+	// trends) are neither advanced nor reset, so the outage cannot make a
+	// member lose; hard failures still act.
+	Recovering bool `json:"recovering,omitempty"`
 }
 
 // Change is one address entering or leaving the set.
@@ -82,7 +87,7 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 			notes = append(notes, fmt.Sprintf("%s (%s): %s", c.Address, c.Name, n))
 		}
 		c.build(&next, now, &cfg)
-		if c.Current && !c.Pinned {
+		if c.Current && !c.Pinned && !in.Recovering {
 			next.trend(c)
 		}
 		if c.witness {
@@ -98,7 +103,11 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 	for i, c := range cands {
 		c.Rank = i + 1
 	}
-	sel := selector{cfg: &cfg, st: &next, cands: cands, notes: notes}
+	sel := selector{cfg: &cfg, st: &next, cands: cands, notes: notes, frozen: in.Recovering}
+	if in.Recovering {
+		sel.notes = append(sel.notes, "recovering from an outage: chronyd's reach registers still show it, "+
+			"so no member loses a run to a challenger until they have cleared it")
+	}
 	for o, t := range tallies {
 		if t.Measured > 0 && !t.Counts() {
 			sel.notes = append(sel.notes, fmt.Sprintf("only %d of %d servers measured by %s answered: "+
@@ -117,6 +126,9 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 	out := make([]Candidate, len(cands))
 	for i, c := range cands {
 		out[i] = *c
+		if in.Recovering {
+			continue // the counters stay as they were
+		}
 		if c.Verdict != Selected {
 			delete(next.Streaks, c.Address) // a streak belongs to a member
 		}

@@ -90,7 +90,9 @@ func (s *selector) judge(m *Candidate) {
 	}
 	alone := low && best == nil && len(s.set)-1 >= cfg.minSet()
 	if !beats && !alone {
-		delete(s.st.Streaks, m.Address)
+		if !s.frozen {
+			delete(s.st.Streaks, m.Address)
+		}
 		switch {
 		case best != nil && best.Score > m.Score:
 			m.Reason = fmt.Sprintf("kept: challenger %.1f vs %.1f is within %g %% (%s)",
@@ -117,6 +119,10 @@ func (s *selector) judge(m *Candidate) {
 	default:
 		why = fmt.Sprintf("score %.1f is more than %g %% below challenger %s (%.1f)",
 			m.Score, cfg.HysteresisPercent, best.Address, best.Score)
+	}
+	if s.frozen {
+		m.Reason = fmt.Sprintf("kept: %s; not counted while recovering from an outage", why)
+		return
 	}
 	runs := s.st.Streaks[m.Address].Runs + 1
 	if atOnce {

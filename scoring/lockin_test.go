@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,4 +109,24 @@ func TestDaemonPoolMembersAreNotTheAgents(t *testing.T) {
 	require.Equal(t, []string{"198.51.100.1"}, selected(d))
 	require.Equal(t, Standby, cand(t, d, "192.0.2.1").Verdict)
 	require.Contains(t, cand(t, d, "192.0.2.1").Reason, "member of chronyd's pool 2.debian.pool.ntp.org")
+}
+
+// While the daemon's registers still show an outage, a member cannot lose
+// a run: its streak is neither advanced nor reset, and no trend moves.
+func TestRecoveringFreezesTheHysteresis(t *testing.T) {
+	one := func(c *Config) { c.SetSize, c.MinSetSize = 1, 1 }
+	member, challenger := scored(t, "192.0.2.1", 60), scored(t, "198.51.100.1", 90)
+	member.Current = true
+	st := State{Streaks: map[netip.Addr]Streak{member.Address: {Runs: 1, Challenger: challenger.Address}}}
+	cfg := DefaultConfig()
+	one(&cfg)
+	d, next, err := Decide(Input{Measurements: []Measurement{member, challenger}, Recovering: true}, st, t0, cfg)
+	require.NoError(t, err)
+	require.Equal(t, []string{"192.0.2.1"}, selected(d))
+	require.Contains(t, cand(t, d, "192.0.2.1").Reason, "not counted while recovering from an outage")
+	require.Equal(t, st.Streaks, next.Streaks)
+	// The same run, recovered: the second losing run replaces it.
+	d, _, err = Decide(Input{Measurements: []Measurement{member, challenger}}, st, t0, cfg)
+	require.NoError(t, err)
+	require.Equal(t, []string{"198.51.100.1"}, selected(d))
 }

@@ -117,6 +117,18 @@ func ReachRegister(reg uint8, polls int) (sent, ok int) {
 	return polls, bits.OnesCount8(reg & mask)
 }
 
+// ReachRegisterExcept is ReachRegister without the polls in common: bits
+// set in common are polls that every source of the daemon missed together
+// (an outage of this machine's network), which say nothing about any one
+// source and are left out of both counts.
+func ReachRegisterExcept(reg uint8, polls int, common uint8) (sent, ok int) {
+	if polls <= 0 || polls > 8 {
+		polls = 8
+	}
+	mask := uint8(1<<polls-1) &^ common
+	return bits.OnesCount8(mask), bits.OnesCount8(reg & mask)
+}
+
 // invalid returns why m cannot be used, or "" when its numbers are sane.
 func (m *Measurement) invalid() string {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

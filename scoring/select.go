@@ -16,6 +16,7 @@ type selector struct {
 	changes  int  // score-driven changes made this run
 	relaxed  [levelNoOperator + 1]bool
 	notes    []string
+	frozen   bool // recovering from an outage: the hysteresis counts nothing
 	// challenge holds the standby reason of a challenger still waiting.
 	challenge map[*Candidate]string
 }

@@ -39,7 +39,8 @@ func applyCommand() *cli.Command {
 			"then chronyd must select a source, else everything is undone. The set is also\n" +
 			"written to ntp-optimizer.sources in chronyd's sourcedir for restarts.\n\n" +
 			"Exit codes: 0 applied or nothing to do, 1 failed, 2 usage error, 3 rolled back,\n" +
-			"4 no usable servers, 5 applied but the state could not be saved.",
+			"4 no usable servers, 5 applied but the state could not be saved, 6 outage (nothing\n" +
+			"answered: this machine's network is down; nothing was changed or counted).",
 		Flags:  flags,
 		Action: runApply,
 	}

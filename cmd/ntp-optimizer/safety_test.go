@@ -467,6 +467,7 @@ func TestThirtyRunsRealDaemon(t *testing.T) {
 	t.Logf("summary: %d runs, %d changes (%d in the runs between the outage and the restart), %d outage runs, %d violations",
 		runs, changes, afterOutage, outages, violations)
 	require.GreaterOrEqual(t, outages, silentTo-silentFrom, "the runs after chronyd stopped hearing are outages")
+	require.Zero(t, afterOutage, "the outage left no trace: no member lost a run to the reach it cost")
 
 	final := e.sources()
 	require.Len(t, final, setSize, "%v", e.names(toAddrs(final)))
