@@ -32,6 +32,7 @@ type JSONResult struct {
 	Unsynchronized bool         `json:"unsynchronized"`
 	RateLimited    bool         `json:"rate_limited"`
 	Blacklist      bool         `json:"blacklist"`
+	Forged         int          `json:"forged"` // wrong-origin datagrams discarded
 	Error          string       `json:"error,omitempty"`
 	Skipped        string       `json:"skipped,omitempty"`
 	Samples        []JSONSample `json:"samples"`
@@ -48,6 +49,7 @@ type JSONSample struct {
 	Leap    uint8    `json:"leap"`
 	RefID   string   `json:"refid,omitempty"`
 	KoD     string   `json:"kod,omitempty"`
+	Forged  int      `json:"forged,omitempty"` // wrong-origin datagrams discarded
 	Error   string   `json:"error,omitempty"`
 }
 
@@ -62,7 +64,7 @@ func (r Result) JSON() JSONResult {
 		Server: r.Server, Aliases: r.Aliases, Port: r.Port, RefID: r.RefID,
 		Reach: r.Reach, SamplesSent: r.SamplesSent, SamplesOK: r.SamplesOK,
 		KoD: r.KoD, Unsynchronized: r.Unsynchronized, RateLimited: r.RateLimited,
-		Blacklist: r.Blacklist, Error: r.Err, Skipped: r.Skipped, Samples: []JSONSample{},
+		Blacklist: r.Blacklist, Forged: r.Forged, Error: r.Err, Skipped: r.Skipped, Samples: []JSONSample{},
 	}
 	if r.Address.IsValid() {
 		j.Address = r.Address.String()
@@ -78,7 +80,7 @@ func (r Result) JSON() JSONResult {
 	}
 	for _, s := range r.Samples {
 		js := JSONSample{Seq: s.Seq, Sent: s.Sent.UTC().Format(time.RFC3339Nano), OK: s.OK,
-			Stratum: s.Stratum, Leap: s.Leap, RefID: s.RefID, KoD: s.KoD, Error: s.Err}
+			Stratum: s.Stratum, Leap: s.Leap, RefID: s.RefID, KoD: s.KoD, Forged: s.Forged, Error: s.Err}
 		if s.OK {
 			js.Offset, js.Delay = secs(s.Offset), secs(s.Delay)
 		}

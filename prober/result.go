@@ -34,6 +34,11 @@ type Sample struct {
 	// NoRoute: the request could not go out or came back unreachable
 	// because this machine has no route (ENETUNREACH, EHOSTUNREACH).
 	NoRoute bool
+	// Forged counts the datagrams that arrived for this request with an
+	// origin timestamp that is not the request's transmit timestamp (stale
+	// or spoofed): they were discarded, and the wait for the genuine reply
+	// went on until the sample's deadline.
+	Forged int
 }
 
 // Result is the measurement of one address.
@@ -76,9 +81,17 @@ type Result struct {
 	// Unresolved: the name gave no address (Err says why).
 	Unresolved bool
 
+	// Forged is the samples' Forged, summed: wrong-origin datagrams
+	// discarded while waiting for this address's replies.
+	Forged int
+
 	Err     string // why the address could not be measured, if so
 	Skipped string // why the address was deliberately not measured (Prober.Skip)
 	Samples []Sample
+
+	// forged counts discarded datagrams by sample number while the samples
+	// run (sampleGate.forged); summarize moves them onto the samples.
+	forged map[int]int
 }
 
 // Progress reports how far a run is. Probe calls Prober.Progress with it

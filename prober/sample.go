@@ -10,10 +10,12 @@ import (
 )
 
 // sampleFrom turns a query's outcome into a sample (Seq and Sent are set by
-// the caller). beevik/ntp v1.6.0 rejects short replies, a mode other than
-// server, a wrong origin timestamp, a zero transmit timestamp and a receive
-// timestamp after the transmit timestamp; the other garbage is caught here,
-// so a sample is either OK with consistent values or has a reason.
+// the caller; Forged by summarize). beevik/ntp v1.6.0 rejects short
+// replies, a mode other than server, a zero transmit timestamp and a
+// receive timestamp after the transmit timestamp (a wrong origin timestamp
+// never reaches it: gatedConn discards such datagrams and waits on); the
+// other garbage is caught here, so a sample is either OK with consistent
+// values or has a reason.
 func sampleFrom(r *ntp.Response, err error) Sample {
 	if err != nil {
 		return Sample{Err: reason(err), NoRoute: noRoute(err)}
@@ -52,6 +54,8 @@ func noRoute(err error) bool {
 // reason explains a query error in words an operator can act on.
 func reason(err error) string {
 	switch {
+	case errors.As(err, new(forgedError)):
+		return "garbage reply: gave up on a flood of replies whose origin timestamp does not match the request (stale or spoofed)"
 	case errors.Is(err, ntp.ErrInvalidTime):
 		return "garbage reply: shorter than an NTP header (48 bytes)"
 	case errors.Is(err, ntp.ErrInvalidMode):

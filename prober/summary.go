@@ -1,6 +1,8 @@
 package prober
 
 import (
+	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -23,6 +25,7 @@ func unsynchronized(s Sample) bool { return s.Leap == 3 || s.Stratum == 0 || s.S
 
 // summarize fills r's per-address fields from r.Samples.
 func summarize(r *Result) {
+	forgeries(r)
 	var ok []Sample
 	r.SamplesSent, r.SamplesOK = 0, 0
 	r.NoRoute = len(r.Samples) > 0
@@ -79,4 +82,40 @@ func summarize(r *Result) {
 	if len(ok) >= 2 {
 		r.Jitter = time.Duration(math.Sqrt(sum / float64(len(ok)-1)))
 	}
+}
+
+// forgeries moves the wrong-origin datagrams counted while the samples ran
+// onto the samples, sums them on r and, where a sample or the whole
+// address still failed, says so in the reason: a server whose genuine
+// replies never came may be hidden behind a forger, not silent.
+func forgeries(r *Result) {
+	counted := r.forged != nil // once: summarize may run again on r
+	for i := range r.Samples {
+		s := &r.Samples[i]
+		if n := r.forged[s.Seq]; n > 0 {
+			s.Forged = n
+			if !s.OK {
+				s.Err = cmp.Or(s.Err, "no usable reply") + "; " + forgedNote(n)
+			}
+		}
+	}
+	r.forged = nil
+	r.Forged = 0
+	ok := false
+	for _, s := range r.Samples {
+		r.Forged += s.Forged
+		ok = ok || s.OK
+	}
+	if counted && r.Forged > 0 && !ok {
+		r.Err = cmp.Or(r.Err, "no usable reply") + "; " + forgedNote(r.Forged)
+	}
+}
+
+// forgedNote says n wrong-origin datagrams were discarded.
+func forgedNote(n int) string {
+	what := "forged replies"
+	if n == 1 {
+		what = "forged reply"
+	}
+	return fmt.Sprintf("%d %s discarded (wrong origin timestamp: stale or spoofed)", n, what)
 }
