@@ -80,6 +80,7 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 	seen := make(map[netip.Addr]bool, len(cands))
 	tallies := Tallies(in.Measurements)
 	var ivs []Interval
+	var wits []*Candidate
 	var notes []string
 	for _, c := range cands {
 		seen[c.Address] = true
@@ -92,12 +93,17 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 		}
 		if c.witness {
 			ivs = append(ivs, c.Interval)
+			wits = append(wits, c)
 		}
 	}
 	maj := majority(ivs)
 	for _, c := range cands {
 		c.markFalseticker(maj)
 	}
+	// Without a majority, nothing is added that the largest agreeing
+	// group around the current sources does not corroborate.
+	var groupNote string
+	maj.Group, groupNote = corroborate(wits, maj)
 
 	slices.SortFunc(cands, rankOrder) // a total order: no stability needed
 	for i, c := range cands {
@@ -115,10 +121,8 @@ func Decide(in Input, st State, now time.Time, cfg Config) (Decision, State, err
 		}
 	}
 	slices.Sort(sel.notes[len(notes):])
-	if len(ivs) > 0 && !maj.Found {
-		sel.notes = append(sel.notes, fmt.Sprintf(
-			"no majority: the correctness intervals of the %d servers that answered do not agree, "+
-				"so none is marked a falseticker", len(ivs)))
+	if groupNote != "" {
+		sel.notes = append(sel.notes, groupNote)
 	}
 	sel.run()
 

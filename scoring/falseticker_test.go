@@ -81,12 +81,19 @@ func TestChronydFalsetickerState(t *testing.T) {
 	require.Len(t, d.Removed, 1)
 }
 
+// With no majority nobody is marked a falseticker, and (issue 12) nobody
+// is selected either: of two servers that disagree, neither corroborates
+// the other (see corroborate_test.go).
 func TestNoMajorityMarksNobody(t *testing.T) {
 	a, b := good("192.0.2.1", "a.example"), good("192.0.3.1", "b.example")
 	b.Offset = 0.5
 	d, _ := decide(t, []Measurement{a, b}, State{}, nil)
 	require.False(t, d.Majority.Found)
-	require.ElementsMatch(t, []string{"192.0.2.1", "192.0.3.1"}, selected(d))
+	require.Empty(t, selected(d))
+	for _, c := range d.Candidates {
+		require.False(t, c.Falseticker)
+		require.Contains(t, c.Reason, "uncorroborated")
+	}
 	require.Contains(t, d.Notes[0], "no majority")
 }
 
