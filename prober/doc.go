@@ -25,9 +25,11 @@
 //     and RSTR also mark it for the blacklist.
 //
 // Unresolvable names, unreachable networks (e.g. no IPv6 route), timeouts
-// and garbage replies (short, wrong mode, wrong origin timestamp, zero or
-// inconsistent timestamps, unknown version) are reported in the results,
-// per sample and per address, never as a failure of the run.
+// and garbage replies (short, wrong mode, zero or inconsistent timestamps,
+// unknown version) are reported in the results, per sample and per
+// address, never as a failure of the run. A reply whose origin timestamp is
+// not the request's (stale or spoofed) is discarded and counted (Forged),
+// and the sample waits on for the genuine reply until its deadline.
 //
 // Per address the result carries the RFC 5905 clock-filter offset (the
 // offset of the lowest-delay sample), the median offset, the minimum delay,

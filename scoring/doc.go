@@ -55,9 +55,12 @@
 // a majority agrees on; a witness whose interval misses it is a
 // falseticker: "falseticker: +48.2 ms outside the majority interval
 // [-0.6, +0.9] ms". With no majority (two servers that disagree, or a
-// three-way split) nobody can tell who is wrong, so nobody is marked, and
-// the decision's notes say so; chronyd, given a set, does its own
-// selection again.
+// three-way split) nobody can tell who is wrong, so nothing is added that
+// the largest agreeing group does not corroborate: the servers whose
+// intervals share a point with chronyd's selected source (else the current
+// sources; with none, the one largest group of at least two). The others
+// are "uncorroborated"; current sources outside the group stay until
+// chronyd marks them 'x'; the decision's notes name the group.
 //
 // # The set
 //

@@ -103,6 +103,9 @@ func FuzzDecide(f *testing.F) {
 	seed = append(seed, rec(5, 6, 0, 0xff, 0xfe, 2, 0x44, 6)...) // pinned, broken
 	f.Add(seed)
 	f.Add([]byte{0, 0, 0, 0})
+	// Found by fuzzing: a silent current member of the other smearing class
+	// was kept, mixing the classes.
+	f.Add([]byte("800000010 01000000Y10000000000000000"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, ms := fuzzInput(data)
 		var st State

@@ -95,12 +95,12 @@ func (s *selector) members() {
 			continue
 		}
 		switch {
+		case c.Smearing != s.smearing:
+			c.Verdict, c.Reason = s.verdictOutside(c), "removed: "+s.classMismatch(c)
 		case c.silent:
 			s.add(c, "kept for now: "+strings.Join(c.Failed, "; "))
 		case !c.healthy() && !c.pending:
 			c.Verdict, c.Reason = Rejected, "removed: "+strings.Join(c.Failed, "; ")
-		case c.Smearing != s.smearing:
-			c.Verdict, c.Reason = s.verdictOutside(c), "removed: "+s.classMismatch(c)
 		case c.pending:
 			s.add(c, "kept: not measured yet")
 		default:
