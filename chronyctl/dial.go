@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -83,6 +84,7 @@ func dialUnix(path string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
+	removeStaleSockets(dir)
 	local := filepath.Join(dir, fmt.Sprintf("ntp-optimizer.%d.%s.sock", os.Getpid(), randomName()))
 	if len(local) > maxSocketPath {
 		return nil, &DialError{Path: path, Err: syscall.ENAMETOOLONG,
@@ -101,6 +103,60 @@ func dialUnix(path string, cfg Config) (*Client, error) {
 	c := NewClient(conn, path, false, cfg)
 	c.local = local
 	return c, nil
+}
+
+// clientSocketPID returns the PID in the name of a client socket as
+// dialUnix names them, ntp-optimizer.<pid>.<randomName()>.sock; ok is
+// false for any other name.
+func clientSocketPID(name string) (pid int, ok bool) {
+	rest, ok := strings.CutPrefix(name, "ntp-optimizer.")
+	if !ok {
+		return 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, ".sock")
+	num, random, dot := strings.Cut(rest, ".")
+	if !ok || !dot || len(num) == 0 || len(num) > 10 || num[0] == '0' || len(random) != 16 {
+		return 0, false
+	}
+	for _, r := range num {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	for _, r := range random {
+		if (r < 'a' || r > 'z') && (r < '2' || r > '7') {
+			return 0, false
+		}
+	}
+	pid, err := strconv.Atoi(num)
+	return pid, err == nil
+}
+
+// removeStaleSockets removes the client sockets that runs killed before
+// Close left in chronyd's socket directory, so they do not pile up. Only
+// a file named as dialUnix names them, that is a socket (not a link), of
+// a PID that does not exist, and that nothing has bound any more
+// (connecting is refused: a process of another PID namespace may share
+// the directory) is removed. Errors are ignored: this is housekeeping.
+func removeStaleSockets(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, ok := clientSocketPID(e.Name())
+		if !ok || e.Type() != fs.ModeSocket || pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		file := filepath.Join(dir, e.Name())
+		if c, err := net.Dial("unixgram", file); err == nil {
+			_ = c.Close()
+			continue
+		} else if !errors.Is(err, syscall.ECONNREFUSED) {
+			continue
+		}
+		_ = os.Remove(file)
+	}
 }
 
 // checkSocket explains a socket path that cannot be used before trying it.

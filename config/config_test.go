@@ -233,6 +233,7 @@ func TestParseDuration(t *testing.T) {
 		{"5", time.Second, 5 * time.Second, false},
 		{"2500ms", time.Second, 2500 * time.Millisecond, false},
 		{"1e300", time.Hour, 0, true},
+		{"7000000m", time.Hour, 0, true}, // a Go duration past maxDuration (found by FuzzParseDuration)
 		{"NaN", time.Hour, 0, true},
 		{"1hd", time.Hour, 0, true},
 		{"soon", time.Hour, 0, true},

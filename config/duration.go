@@ -40,7 +40,7 @@ func parseDuration(s string, unit time.Duration) (Duration, error) {
 			return 0, bad
 		}
 		d = time.Duration(f * float64(unit))
-	} else if d, err = time.ParseDuration(s); err != nil || unit == 24*time.Hour {
+	} else if d, err = time.ParseDuration(s); err != nil || unit == 24*time.Hour || d > maxDuration || d < -maxDuration {
 		return 0, bad
 	}
 	return Duration(d), nil

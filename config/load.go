@@ -3,14 +3,20 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 )
+
+// MaxFileBytes caps the configuration file, as discovery caps a server
+// list: a configuration is a few kilobytes; anything near this is not one.
+const MaxFileBytes = 1 << 20
 
 // Source says where a key's effective value came from.
 type Source struct {
@@ -48,28 +54,81 @@ func Load(path string, required bool) (*Loaded, error) {
 	if path == "" {
 		return l, nil
 	}
-	data, err := os.ReadFile(path)
+	data, mode, err := readFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !required {
 		return l, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
+		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil {
-		l.FileMode = fi.Mode().Perm()
-	}
-	l.File = path
+	l.File, l.FileMode = path, mode
 	if err := l.applyTOML(path, data); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
+// readFile reads the configuration file: a regular file (a symbolic link
+// is followed) of at most MaxFileBytes. A device, FIFO, socket or directory
+// is refused before anything is read from it; the file is opened
+// non-blocking, so a FIFO without a writer cannot hang the loader.
+func readFile(path string) ([]byte, fs.FileMode, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			return nil, 0, notRegular(path, fi.Mode())
+		}
+		return nil, 0, fmt.Errorf("configuration file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("configuration file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, notRegular(path, fi.Mode())
+	}
+	tooBig := fmt.Errorf("configuration file %s: larger than 1 MiB (%d bytes): not a configuration file", path, MaxFileBytes)
+	if fi.Size() > MaxFileBytes {
+		return nil, 0, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("configuration file: %w", err)
+	}
+	if len(data) > MaxFileBytes { // grew since the stat
+		return nil, 0, tooBig
+	}
+	return data, fi.Mode().Perm(), nil
+}
+
+func notRegular(path string, m fs.FileMode) error {
+	kind := "not a plain file"
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&fs.ModeDevice != 0:
+		kind = "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return fmt.Errorf("configuration file %s: %s, not a regular file (--config \"\" runs on the built-in defaults)", path, kind)
+}
+
 // applyTOML walks the document's key/value pairs in order and sets each.
+// A key set twice, however it is written (in a [section], dotted, in an
+// inline table), and a [section] opened twice are errors naming both lines:
+// TOML forbids both, and the last value silently winning hides mistakes.
 func (l *Loaded) applyTOML(path string, data []byte) error {
 	p := &unstable.Parser{}
 	p.Reset(data)
 	var table []string
+	seen := map[string]int{}   // dotted key -> line it was set on
+	tables := map[string]int{} // [section] -> line of its header
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
@@ -78,11 +137,16 @@ func (l *Loaded) applyTOML(path string, data []byte) error {
 			if err := l.checkTable(path, p, e, table); err != nil {
 				return err
 			}
+			name := strings.Join(table, ".")
+			if first, dup := tables[name]; dup {
+				return fmt.Errorf("%s:%d: duplicate section [%s] (first at line %d)", path, line(p, e), name, first)
+			}
+			tables[name] = line(p, e)
 		case unstable.ArrayTable:
 			return fmt.Errorf("%s:%d: [[%s]]: arrays of tables are not used in this file",
 				path, line(p, e), strings.Join(keyParts(e.Key()), "."))
 		case unstable.KeyValue:
-			if err := l.applyKeyValue(path, p, e, table); err != nil {
+			if err := l.applyKeyValue(path, p, e, table, seen); err != nil {
 				return err
 			}
 		}
@@ -97,7 +161,7 @@ func (l *Loaded) applyTOML(path string, data []byte) error {
 	return nil
 }
 
-func (l *Loaded) applyKeyValue(path string, p *unstable.Parser, kv *unstable.Node, table []string) error {
+func (l *Loaded) applyKeyValue(path string, p *unstable.Parser, kv *unstable.Node, table []string, seen map[string]int) error {
 	full := append(append([]string(nil), table...), keyParts(kv.Key())...)
 	dotted := strings.Join(full, ".")
 	ln := line(p, kv)
@@ -105,12 +169,16 @@ func (l *Loaded) applyKeyValue(path string, p *unstable.Parser, kv *unstable.Nod
 	if v.Kind == unstable.InlineTable {
 		it := v.Children()
 		for it.Next() {
-			if err := l.applyKeyValue(path, p, it.Node(), full); err != nil {
+			if err := l.applyKeyValue(path, p, it.Node(), full, seen); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	if first, dup := seen[dotted]; dup {
+		return fmt.Errorf("%s:%d: duplicate key %q (first set at line %d)", path, ln, dotted, first)
+	}
+	seen[dotted] = ln
 	k, ok := Lookup(dotted)
 	if !ok {
 		return fmt.Errorf("%s:%d: unknown key %q; %s", path, ln, dotted, allowedIn(sectionOf(full)))
@@ -123,6 +191,18 @@ func (l *Loaded) applyKeyValue(path string, p *unstable.Parser, kv *unstable.Nod
 		return fmt.Errorf("%s:%d: %s: %w", path, ln, dotted, err)
 	}
 	l.sources[k.Path] = Source{Kind: "file", Detail: path + ":" + strconv.Itoa(ln)}
+	if v.Kind == unstable.Array {
+		// Each item of a list remembers its own line, for the errors
+		// about one item ("servers[2]") of a list written over lines.
+		it, i := v.Children(), 0
+		for it.Next() {
+			if n := it.Node(); n.Raw.Length > 0 {
+				l.sources[k.Path+"["+strconv.Itoa(i)+"]"] = Source{Kind: "file",
+					Detail: path + ":" + strconv.Itoa(p.Shape(n.Raw).Start.Line)}
+			}
+			i++
+		}
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,13 +146,133 @@ func delegated(c *Config) []error {
 			errs = append(errs, err)
 		}
 	}
-	if err := c.Discovery().Validate(); err != nil {
+	if derrs := discoveryErrors(c); len(derrs) > 0 {
+		errs = append(errs, derrs...)
+	} else if err := c.Discovery().Validate(); err != nil {
+		// A rule of discovery's this file does not check key by key.
 		errs = append(errs, errors.Join(ErrInvalid, err))
 	}
 	if err := c.Notify().Validate(); err != nil {
-		errs = append(errs, errors.Join(ErrInvalid, err))
+		errs = append(errs, notifyError(c, err))
+	}
+	// What apply and probe hand the chronyd client is validated there
+	// again; check it here so config check fails first.
+	for _, a := range strings.Split(c.Paths.ChronyAddress, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, err := chronyctl.ParseUDPAddr(a); err != nil {
+			k, _ := Lookup("paths.chrony_address")
+			errs = append(errs, &KeyError{Key: k.Path, Value: k.Format(c),
+				Allowed: "IP addresses with optional ports, comma-separated: " + err.Error()})
+		}
+	}
+	if err := (chronyctl.Config{Socket: c.Paths.ChronySocket}).Validate(); err != nil {
+		k, _ := Lookup("paths.chrony_socket")
+		errs = append(errs, &KeyError{Key: k.Path, Value: k.Format(c), Allowed: "a Unix socket path: " + err.Error()})
 	}
 	return errs
+}
+
+// proberKeys are the prober's names of the keys config.Prober sets.
+var proberKeys = map[string]string{"samples": "testing.samples_per_server", "spacing": "testing.spacing",
+	"timeout": "testing.timeout"}
+
+// proberError checks what apply and probe hand the prober, which
+// validates it again, and names the key its message is about. A key
+// already reported is not reported twice: the testing keys' own ranges
+// are checked first, so this is the rest of the prober's rules (a
+// spacing of 0).
+func proberError(c *Config, reported []error) error {
+	err := c.Prober().Validate()
+	if err == nil {
+		return nil
+	}
+	msg := strings.TrimPrefix(err.Error(), prober.ErrInvalidConfig.Error()+": ")
+	name, _, _ := strings.Cut(msg, " ")
+	k, ok := Lookup(proberKeys[name])
+	if !ok {
+		return errors.Join(ErrInvalid, err)
+	}
+	for _, r := range reported {
+		var ke *KeyError
+		if errors.As(r, &ke) && ke.Key == k.Path {
+			return nil
+		}
+	}
+	return &KeyError{Key: k.Path, Value: k.Format(c), Reason: err.Error()}
+}
+
+// discoveryErrors checks the keys discovery.Config.Validate checks, one
+// key (and one list item) at a time, so each error names its key, and
+// Loaded.Validate its origin. The rules stay discovery's: the limits are
+// its constants, a server is checked by its list parser (CheckServer),
+// the country and URL by its Validate on a config holding only that key.
+func discoveryErrors(c *Config) []error {
+	var errs []error
+	maxServers := c.Testing.MaxServers
+	maxOK := maxServers >= 1 && maxServers <= discovery.MaxCandidates
+	if !maxOK {
+		errs = append(errs, &KeyError{Key: "testing.max_servers_to_test", Value: fmt.Sprint(maxServers),
+			Allowed: fmt.Sprintf("between 1 and %d", discovery.MaxCandidates)})
+	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"servers", c.Servers}, {"keep", c.Keep}} {
+		for i, s := range l.list {
+			if err := discovery.CheckServer(s); err != nil {
+				errs = append(errs, &KeyError{Key: fmt.Sprintf("%s[%d]", l.key, i), Value: strconv.Quote(s),
+					Allowed: "a server: host, host:port or [IPv6]:port: " + err.Error()})
+			}
+		}
+	}
+	if maxOK && len(c.Keep) > maxServers {
+		k, _ := Lookup("keep")
+		errs = append(errs, &KeyError{Key: "keep", Value: k.Format(c), Allowed: "no more servers than testing.max_servers_to_test",
+			RelKey: "testing.max_servers_to_test", RelValue: fmt.Sprint(maxServers)})
+	}
+	for i, f := range c.ServersFiles {
+		if f == "" {
+			errs = append(errs, &KeyError{Key: fmt.Sprintf("servers_files[%d]", i), Value: `""`, Allowed: "a file name"})
+		}
+	}
+	only := func(set func(*discovery.Config)) string {
+		d := discovery.DefaultConfig()
+		set(&d)
+		if err := d.Validate(); err != nil {
+			return strings.TrimPrefix(err.Error(), discovery.ErrConfig.Error()+": ")
+		}
+		return ""
+	}
+	if why := only(func(d *discovery.Config) { d.Country = c.Geographic.Country }); why != "" {
+		errs = append(errs, &KeyError{Key: "geographic.country", Value: strconv.Quote(c.Geographic.Country),
+			Allowed: `an ISO 3166 alpha-2 country code (e.g. "de")`})
+	}
+	if why := only(func(d *discovery.Config) { d.RemoteListURL = c.RemoteListURL }); why != "" {
+		errs = append(errs, &KeyError{Key: "remote_list_url", Value: strconv.Quote(c.RemoteListURL),
+			Allowed: "an https:// URL without credentials: " + strings.TrimPrefix(why, "remote_list_url: ")})
+	}
+	return errs
+}
+
+// notifyError names the key the notifier's message is about (it starts
+// with the key's path), so Loaded.Validate can say where it came from.
+func notifyError(c *Config, err error) error {
+	msg := strings.TrimPrefix(err.Error(), notify.ErrConfig.Error()+": ")
+	name := msg
+	if i := strings.IndexAny(msg, " [:"); i >= 0 {
+		name = msg[:i]
+	}
+	k, ok := Lookup(name)
+	if !ok {
+		return errors.Join(ErrInvalid, err)
+	}
+	value := k.Format(c)
+	if k.Path == "notifications.email.password" && c.Notifications.Email.Password != "" {
+		value = `"(set, not shown)"`
+	}
+	return &KeyError{Key: k.Path, Value: value, Reason: err.Error()}
 }
 
 func formatAny(v any) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 )
 
@@ -58,6 +59,9 @@ func parseList(r io.Reader, source string) ([]listEntry, error) {
 			text = text[:i]
 		}
 		name, port, err := parseEntry(text)
+		if err == nil {
+			err = checkUnicast(text, name)
+		}
 		if err != nil {
 			return nil, &ListError{Source: source, Line: line, Err: err}
 		}
@@ -70,4 +74,39 @@ func parseList(r io.Reader, source string) ([]listEntry, error) {
 		return nil, &ListError{Source: source, Line: line + 1, Err: err}
 	}
 	return out, nil
+}
+
+// CheckServer checks one server entry (the configuration's servers and
+// keep) as a line of a server list is checked: parseEntry, then
+// checkUnicast.
+func CheckServer(s string) error {
+	name, _, err := parseEntry(s)
+	if err == nil {
+		err = checkUnicast(s, name)
+	}
+	return err
+}
+
+// checkUnicast rejects an entry whose name is an address no NTP server
+// can have: the unspecified address (0.0.0.0, ::), the limited broadcast
+// address and multicast addresses. Nothing answers from them, so they
+// would only ever show as "not measured".
+func checkUnicast(entry, name string) error {
+	a, err := netip.ParseAddr(name)
+	if err != nil {
+		return nil // a host name
+	}
+	a = a.Unmap()
+	why := ""
+	switch {
+	case a.IsUnspecified():
+		why = "the unspecified address"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		why = "the broadcast address"
+	case a.IsMulticast():
+		why = "a multicast address"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w %q: %s cannot be an NTP server", ErrBadEntry, entry, why)
 }

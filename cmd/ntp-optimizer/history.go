@@ -117,6 +117,10 @@ func orderedWithout(trends []agent.Trend, runs []agent.Report, outages map[strin
 	return out
 }
 
+// sparkRuns is how many of a server's latest runs its sparkline shows, so
+// a long history does not draw a line thousands of characters wide.
+const sparkRuns = 60
+
 // outageMark draws an outage run in a sparkline.
 const outageMark = '×'
 
@@ -148,7 +152,13 @@ func historyJSON(trends []agent.Trend, outages map[string]bool) []historyTrend {
 // answered in them, whatever the server.
 func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Server\tAddress\tRuns\tScore\tTrend (score)\tOffset(ms)\tJitter(ms)\tSelected\tNow")
+	trend := "Trend (score)"
+	for _, t := range trends {
+		if len(t.Points) > sparkRuns {
+			trend = fmt.Sprintf("Trend (score, last %d runs)", sparkRuns)
+		}
+	}
+	fmt.Fprintf(tw, "Server\tAddress\tRuns\tScore\t%s\tOffset(ms)\tJitter(ms)\tSelected\tNow\n", trend)
 	for _, t := range trends {
 		scores := make([]float64, len(t.Points))
 		measured := make([]bool, len(t.Points))
@@ -171,8 +181,11 @@ func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) err
 				sel++
 			}
 		}
-		spark := []rune(agent.Sparkline(scores, measured, 0, 100))
-		for i, p := range t.Points {
+		// The sparkline shows the latest sparkRuns runs; the other
+		// columns cover them all.
+		from := max(0, len(t.Points)-sparkRuns)
+		spark := []rune(agent.Sparkline(scores[from:], measured[from:], 0, 100))
+		for i, p := range t.Points[from:] {
 			if outages[p.RunID] && i < len(spark) {
 				spark[i] = outageMark
 			}

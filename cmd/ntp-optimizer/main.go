@@ -18,8 +18,15 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// stopSignals end a run the way SIGTERM does: the context is cancelled,
+// so apply undoes or finishes what it started and the state is recorded.
+// SIGHUP (the terminal went away) and SIGQUIT would otherwise kill the
+// process mid-change (SIGQUIT with a goroutine dump and exit 2, the
+// usage-error code).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	err := newAppFor(os.Args).RunContext(ctx, os.Args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
@@ -37,7 +38,16 @@ func writeCandidateTable(w io.Writer, rs []agent.CandidateReport) error {
 			jit = fmt.Sprintf("%.3f", r.Jitter*1e3)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n", r.Rank, r.Name, addr, off, delay, jit,
-			stratum, 100*r.ReachRatio, score, r.Verdict, r.Reason)
+			stratum, 100*r.ReachRatio, score, r.Verdict, tableReason(r.Reason))
 	}
 	return tw.Flush()
+}
+
+// tableReason is a candidate's reason as the table shows it: why the
+// measurement gave its verdict. Scoring words a current source's as the
+// decision ("removed: no reply ..."), but whether anything was removed is
+// the run's outcome (not in an outage, a dry run or a rollback; not when
+// kept for safety), which the lines below the table say.
+func tableReason(reason string) string {
+	return strings.TrimPrefix(reason, "removed: ")
 }
