@@ -32,6 +32,11 @@ func (a *Agent) record(ctx context.Context, rep *Report, st *State, stateErr err
 		st.Counters.Rollbacks++
 	case OutcomeFailed:
 		st.Counters.Failures++
+	case OutcomeNotPersisted:
+		st.Counters.Failures++
+		if rep.Changed {
+			st.Counters.Changes++
+		}
 	case OutcomeOutage:
 		st.Counters.Outages++
 		st.LastOutage = rep.Time
@@ -55,7 +60,12 @@ func (a *Agent) record(ctx context.Context, rep *Report, st *State, stateErr err
 		}
 	}
 	if stateErr == nil {
-		stateErr = errors.Join(a.Store.SaveState(*st), a.Store.SaveRun(rep), a.Store.PruneHistory(a.HistoryRetention))
+		stateErr = errors.Join(a.Store.SaveState(*st), a.Store.SaveRun(rep))
+		if err := a.Store.subdirOK(historyDir); err != nil {
+			stateErr = errors.Join(stateErr, err) // never prune through a planted link
+		} else {
+			stateErr = errors.Join(stateErr, a.Store.PruneHistory(a.HistoryRetention))
+		}
 	}
 	if stateErr != nil {
 		rep.warn("state not saved: " + stateErr.Error())
@@ -87,7 +97,7 @@ func notifyOutcome(r *Report) notify.Outcome {
 		o.Selected = append(o.Selected, notify.Server{Name: a, Address: a, Score: scores[a]})
 	}
 	kinds := map[Outcome]notify.ErrorKind{OutcomeFailed: notify.ErrorFailed, OutcomeRolledBack: notify.ErrorRolledBack,
-		OutcomeNoUsable: notify.ErrorNoUsable, OutcomeOutage: notify.ErrorOutage}
+		OutcomeNoUsable: notify.ErrorNoUsable, OutcomeOutage: notify.ErrorOutage, OutcomeNotPersisted: notify.ErrorFailed}
 	if kind, failed := kinds[r.Outcome]; failed {
 		o.Failure = &notify.Failure{Kind: kind, Err: errors.New(r.Reason)}
 		o.Added, o.Removed = nil, nil

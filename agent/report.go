@@ -21,7 +21,11 @@ const (
 	OutcomeRolledBack Outcome = "rolled-back" // changed, failed verification, undone
 	OutcomeNoUsable   Outcome = "no-usable"   // no candidate passed the filters
 	OutcomeOutage     Outcome = "outage"      // nothing answered: this machine's network, not the servers
-	OutcomeFailed     Outcome = "failed"      // an error stopped the run
+	// OutcomeNotPersisted: the set is live, but the file the daemon reads
+	// at start could not be written (daemon.ErrNotPersisted): a failed
+	// run, since a restart of the daemon loses the set.
+	OutcomeNotPersisted Outcome = "not-persisted"
+	OutcomeFailed       Outcome = "failed" // an error stopped the run (a rollback that failed too included)
 )
 
 // Errors Run returns for outcomes the caller must tell apart (besides
@@ -37,6 +41,11 @@ var (
 	// sample at the daemon, every name unresolved or no route): the run
 	// changed nothing and counted nothing against any server.
 	ErrOutage = errors.New("network outage")
+	// ErrNoLock: the run lock could be taken nowhere (neither in the lock
+	// directory nor in the state directory), so another run might be
+	// changing the daemon too: the run changed nothing and recorded
+	// nothing.
+	ErrNoLock = errors.New("no run lock could be taken")
 )
 
 // Report is the decision document of one run: what `apply --json` prints,
@@ -88,6 +97,12 @@ func (r *Report) Summary() string {
 		s = "no usable servers: nothing was changed"
 	case OutcomeOutage:
 		s = "outage: " + r.Reason + "; nothing was changed or counted"
+	case OutcomeNotPersisted:
+		if r.Changed {
+			s = fmt.Sprintf("applied live but not persisted: %d added, %d removed; %s; %s", len(r.Added), len(r.Removed), set, r.Reason)
+		} else {
+			s = fmt.Sprintf("not persisted: %s; %s", set, r.Reason)
+		}
 	default:
 		s = "failed: " + r.Reason
 	}

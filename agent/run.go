@@ -6,9 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
@@ -21,9 +25,11 @@ func newRunID() string {
 
 // Run does one optimisation run. The report is returned whenever the run
 // got far enough to have one, also with an error: daemon.ErrRolledBack,
-// ErrNoUsable, ErrInput, ErrStateNotSaved, ErrLocked or an operational
-// error. A dry run reads the state without changing the state directory
-// and records nothing.
+// daemon.ErrRollbackFailed, daemon.ErrNotPersisted, ErrNoUsable, ErrInput,
+// ErrStateNotSaved, ErrOutage or an operational error; without a report
+// ErrLocked or ErrNoLock (nothing was changed or recorded). A dry run
+// reads the state without changing the state directory and records
+// nothing.
 func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 	start := a.now()
 	rep := &Report{RunID: newRunID(), Time: start.UTC(), Backend: a.Backend.Name(), Policy: string(a.Policy),
@@ -39,12 +45,25 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 		case errors.Is(err, ErrLocked), ctx.Err() != nil:
 			return nil, err
 		case err != nil:
+			// No run lock anywhere: another run may be changing the daemon
+			// right now, so this one changes nothing.
+			log.Error().Err(err).Msg("no run lock: changing nothing")
+			return nil, err
+		}
+		defer lock.Unlock()
+		for _, e := range lock.Skipped {
+			if e != lock.StateErr {
+				// Held in the state directory, which is what every run
+				// that can use it takes: still one run at a time.
+				log.Info().Err(e).Msg("run lock taken in the state directory only")
+			}
+		}
+		if lock.StateErr != nil {
 			// An unusable state directory must not stop the machine from
-			// getting good time: apply anyway, warn, and exit non-zero.
-			stateErr = err
-			log.Warn().Err(err).Msg("state directory unusable: applying without a lock or saved state")
-		default:
-			defer lock.Unlock()
+			// getting good time: the run holds the lock in the lock
+			// directory, applies, warns, and exits non-zero.
+			stateErr = lock.StateErr
+			log.Warn().Err(stateErr).Msg("state directory unusable: applying (under the lock in the lock directory) without saved state")
 		}
 	}
 	st, moved, err := load()
@@ -56,8 +75,14 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 		rep.warn(m)
 	}
 
+	// The run's own copy of the agent: its backend keeps what Apply
+	// reported, for what the apply stage does not tell apart.
+	r := *a
+	rec := &recorded{Backend: a.Backend}
+	r.Backend = rec
 	rep.Outcome = OutcomeFailed
-	err = a.pipeline(ctx, rep, &st, opt, log)
+	err = r.pipeline(ctx, rep, &st, opt, stateErr, log)
+	err = r.settle(rep, &st, rec, err)
 	rep.Duration = a.now().Sub(start).Seconds()
 	if err != nil {
 		rep.Reason = err.Error()
@@ -65,19 +90,139 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.DryRun {
 		return rep, err
 	}
-	if serr := a.record(ctx, rep, &st, stateErr, log); serr != nil && err == nil {
+	if serr := r.record(ctx, rep, &st, stateErr, log); serr != nil && err == nil {
 		err = serr
 	}
 	return rep, err
 }
 
+// recorded is a Backend that keeps what its Apply returned.
+type recorded struct {
+	Backend
+	called  bool
+	applied daemon.Applied
+	err     error
+}
+
+func (r *recorded) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, error) {
+	r.applied, r.err = r.Backend.Apply(ctx, p)
+	r.called = true
+	return r.applied, r.err
+}
+
+// settle finishes the apply stage for what the backend reported beyond
+// applied, unchanged or rolled back, and clears the write-ahead record of
+// additions once the outcome is known:
+//   - daemon.ErrNotPersisted: the change is live (its additions are managed
+//     sources now) but the daemon loses it at a restart: OutcomeNotPersisted,
+//     a failed run;
+//   - daemon.ErrRollbackFailed: OutcomeFailed, not rolled back, and the
+//     reason says what could not be undone; the pending additions stay, so
+//     the next run adopts those the daemon still has;
+//   - any other error from Apply leaves the pending additions too: the
+//     backend may have added some before it failed.
+func (a *Agent) settle(rep *Report, st *State, rec *recorded, err error) error {
+	if !rec.called {
+		return err
+	}
+	switch {
+	case errors.Is(rec.err, daemon.ErrRollbackFailed):
+		rep.Outcome, rep.RolledBack = OutcomeFailed, false
+		var re *daemon.RollbackError
+		if errors.As(rec.err, &re) {
+			err = fmt.Errorf("%w: the change failed (%v) and could not be undone: %s; %s may still have sources this run added "+
+				"or lack ones it removed (the next run starts from the sources it has)",
+				daemon.ErrRollbackFailed, re.Why, oneLine(re.Left), a.Backend.Name())
+		}
+		return err
+	case errors.Is(rec.err, daemon.ErrNotPersisted):
+		rep.Outcome = OutcomeNotPersisted
+		rep.Changed = len(rec.applied.Added)+len(rec.applied.Removed) > 0
+		a.manage(rep, st, rec.applied)
+	case rec.err != nil && !rec.applied.RolledBack:
+		return err
+	}
+	st.Pending = nil
+	return err
+}
+
+// manage records the sources the backend added as managed, and forgets
+// those it removed.
+func (a *Agent) manage(rep *Report, st *State, applied daemon.Applied) {
+	for _, s := range applied.Added {
+		st.Managed[s.Address.String()] = ManagedSource{Name: s.Name, Port: s.Port, AddedAt: rep.Time, RunID: rep.RunID}
+	}
+	for _, d := range applied.Removed {
+		delete(st.Managed, d.Address.String())
+	}
+}
+
+// oneLine is err's text on one line (errors.Join puts one per line).
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// writeAhead records the plan's additions as pending in the state
+// directory before the daemon is asked for them, so that a run killed
+// while applying (SIGKILL, a crash, power loss) leaves a record of what it
+// may have added: the next run adopts those the daemon has (adopt). The
+// state written is the one this run loaded (with what adopt settled) plus
+// the additions: a killed run leaves nothing else behind, not even its
+// hysteresis counts. Without a usable state directory there is nowhere to
+// write it: the run ends "state not saved" anyway.
+func (a *Agent) writeAhead(rep *Report, st *State, plan daemon.Plan, stateErr error, log zerolog.Logger) {
+	if len(plan.Add) == 0 {
+		return
+	}
+	if st.Pending == nil {
+		st.Pending = map[string]ManagedSource{}
+	}
+	for _, s := range plan.Add {
+		st.Pending[s.Address.String()] = ManagedSource{Name: s.Name, Port: s.Port, AddedAt: rep.Time, RunID: rep.RunID}
+	}
+	if stateErr != nil {
+		return
+	}
+	if err := a.Store.SaveState(*st); err != nil {
+		rep.warn("the additions could not be recorded before applying them: " + err.Error())
+		log.Warn().Err(err).Msg("write-ahead record of the additions not saved")
+	}
+}
+
+// adopt settles the additions a previous run recorded as pending and
+// never confirmed (it was killed while applying, or its rollback failed):
+// those the daemon has are the agent's, managed from now on (so add-only
+// can remove them); the others never happened or were undone.
+func (a *Agent) adopt(rep *Report, st *State, sources []daemon.Source) {
+	if len(st.Pending) == 0 {
+		return
+	}
+	have := map[string]bool{}
+	for _, d := range sources {
+		if d.Address.IsValid() {
+			have[d.Address.String()] = true
+		}
+	}
+	for _, addr := range slices.Sorted(maps.Keys(st.Pending)) {
+		m := st.Pending[addr]
+		if _, managed := st.Managed[addr]; !have[addr] || managed {
+			continue
+		}
+		st.Managed[addr] = m
+		rep.Notes = append(rep.Notes, fmt.Sprintf("adopted %s as a managed source: run %s added it and ended before recording it", addr, m.RunID))
+	}
+	st.Pending = nil
+}
+
 // pipeline is discover → measure → decide → apply; it fills rep and
-// updates st.
-func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Options, log zerolog.Logger) error {
+// updates st. stateErr says the state directory is unusable (nothing can
+// be written ahead).
+func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Options, stateErr error, log zerolog.Logger) error {
 	sources, found, err := a.discover(ctx, rep)
 	if err != nil {
 		return err
 	}
+	a.adopt(rep, st, sources)
 	ev, err := a.measure(ctx, sources, found.Candidates, st, rep.Time, log)
 	if errors.Is(err, ErrOutage) {
 		// The report shows what was measured; the state (blacklist,
@@ -105,6 +250,7 @@ func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Option
 		rep.Diff, err = a.Backend.Preview(plan)
 		return err
 	}
+	a.writeAhead(rep, st, plan, stateErr, log)
 	st.Scoring = ev.State
 	return a.apply(ctx, rep, st, plan, log)
 }

@@ -20,6 +20,13 @@ type State struct {
 	// Managed are the sources the agent added and has not removed since,
 	// by address: the policy add-only removes only these.
 	Managed map[string]ManagedSource `json:"managed,omitempty"`
+	// Pending are the additions of a run that has asked the daemon for
+	// them and not yet recorded the outcome, by address: written before
+	// the daemon is changed (write-ahead), cleared when the run records
+	// what the backend did. A run that finds entries here (its
+	// predecessor was killed, or its rollback failed) adopts as managed
+	// those the daemon has, so they can be removed again.
+	Pending map[string]ManagedSource `json:"pending,omitempty"`
 	// LastRun summarises the latest run, for `status`.
 	LastRun *RunSummary `json:"last_run,omitempty"`
 	// LastSuccess is when a run last ended applied or unchanged.

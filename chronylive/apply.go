@@ -15,7 +15,10 @@ import (
 // reachable source with a normal leap status within VerifyTimeout. On any
 // failure every step taken is undone (see undo). The sources file is
 // written last, from the selected set; a plan with nothing to add or
-// remove only writes it.
+// remove only writes it. A sources file that cannot be written is
+// daemon.ErrNotPersisted, with Applied saying what changed live: the
+// change stays (it is the right one), but chronyd would lose it at a
+// restart.
 func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, error) {
 	var done daemon.Applied
 	for _, s := range p.Add {
@@ -47,8 +50,15 @@ func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, err
 			return b.undo(ctx, done, err)
 		}
 	}
-	if w := b.persist(p.Selected); w != "" {
-		done.Warnings = append(done.Warnings, w)
+	if b.File == nil {
+		// No persistent sourcedir in chronyd's configuration: nothing this
+		// agent can write would survive a restart, on any run.
+		done.Warnings = append(done.Warnings, "the selected sources will not survive a chronyd restart: "+b.NoFile)
+		return done, nil
+	}
+	if err := b.persist(p.Selected); err != nil {
+		b.Log.Error().Err(err).Msg("sources file not written: the set is live but will not survive a chronyd restart")
+		return done, fmt.Errorf("%w: %w", daemon.ErrNotPersisted, err)
 	}
 	return done, nil
 }
@@ -75,18 +85,14 @@ func (b *Backend) remove(ctx context.Context, d daemon.Source) error {
 	return b.Client.DeleteSource(ctx, a)
 }
 
-// persist writes the selected set to the sources file; it returns a
-// warning when it cannot.
-func (b *Backend) persist(selected []daemon.Server) string {
-	if b.File == nil {
-		return "the selected sources will not survive a chronyd restart: " + b.NoFile
-	}
+// persist writes the selected set to the sources file (b.File).
+func (b *Backend) persist(selected []daemon.Server) error {
 	lines := make([]SourceLine, len(selected))
 	for i, s := range selected {
 		lines[i] = SourceLine{Address: s.Address.String(), Port: s.Port, Options: b.SourceOptions}
 	}
 	if err := b.File.Write(lines); err != nil {
-		return "sources file not written (the change is live but will not survive a chronyd restart): " + err.Error()
+		return fmt.Errorf("sources file not written: %w", err)
 	}
-	return ""
+	return nil
 }

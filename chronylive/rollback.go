@@ -15,8 +15,8 @@ import (
 // given AnswerTimeout to answer before the added ones are deleted, so the
 // number of reachable sources does not drop on the way back either — and
 // the run is reported rolled back with why as the reason. The error is nil
-// unless the rollback itself failed (then it says what could not be
-// undone).
+// unless the rollback itself failed: then it is a *daemon.RollbackError
+// (daemon.ErrRollbackFailed) that says what could not be undone.
 func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (daemon.Applied, error) {
 	if len(done.Added)+len(done.Removed) == 0 {
 		return daemon.Applied{}, why
@@ -50,7 +50,7 @@ func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (dae
 	}
 	out := daemon.Applied{RolledBack: true, Reason: why.Error()}
 	if len(errs) > 0 {
-		return out, fmt.Errorf("%w: %w; and the rollback failed: %w", daemon.ErrRolledBack, why, errors.Join(errs...))
+		return out, &daemon.RollbackError{Why: why, Left: errors.Join(errs...)}
 	}
 	return out, nil
 }

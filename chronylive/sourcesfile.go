@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/google/renameio/v2"
 
@@ -93,10 +94,23 @@ func (f SourcesFile) Restore(data []byte) error {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
-		return fmt.Errorf("sourcedir: %w", err)
+		return fmt.Errorf("sourcedir: %w%s", err, writeHint(err))
 	}
 	if err := renameio.WriteFile(f.Path, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", f.Path, err)
+		return fmt.Errorf("write %s: %w%s", f.Path, err, writeHint(err))
 	}
 	return nil
+}
+
+// writeHint says what usually causes a write error in a sourcedir.
+func writeHint(err error) string {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return " (the sourcedir is on a read-only file system)"
+	case errors.Is(err, syscall.EPERM):
+		return " (the sourcedir or the file is immutable? see lsattr)"
+	case errors.Is(err, syscall.EACCES):
+		return " (permission denied: the agent changes chronyd as root)"
+	}
+	return ""
 }

@@ -36,6 +36,7 @@ type Config struct {
 // Paths are where things are on this machine.
 type Paths struct {
 	StateDir        string `toml:"state_dir" flag:"state-dir" usage:"directory for history, blacklist and hysteresis state"`
+	LockDir         string `toml:"lock_dir" flag:"lock-dir" usage:"runtime directory for the run lock besides the state directory, so runs stay one at a time when the state directory is unusable (default: /run/ntp-optimizer with the default state_dir, none with another)"`
 	ChronySocket    string `toml:"chrony_socket" flag:"chrony-socket" usage:"chronyd's command socket (default /run/chrony/chronyd.sock, then /var/run/chrony/chronyd.sock)"`
 	ChronyAddress   string `toml:"chrony_address" flag:"chrony-address" usage:"chronyd's UDP command port(s), comma-separated, for read-only views when the socket cannot be used (e.g. not root)"`
 	ChronyConf      string `toml:"chrony_conf" flag:"chrony-conf" usage:"chronyd's configuration, read for its sourcedir"`

@@ -38,9 +38,12 @@ func applyCommand() *cli.Command {
 			"is live: new sources are added first and must answer before old ones leave,\n" +
 			"then chronyd must select a source, else everything is undone. The set is also\n" +
 			"written to ntp-optimizer.sources in chronyd's sourcedir for restarts.\n\n" +
-			"Exit codes: 0 applied or nothing to do, 1 failed, 2 usage error, 3 rolled back,\n" +
-			"4 no usable servers, 5 applied but the state could not be saved, 6 outage (nothing\n" +
-			"answered: this machine's network is down; nothing was changed or counted).",
+			"Exit codes: 0 applied or nothing to do, 1 failed (also: no run lock could be\n" +
+			"taken, or a rollback that failed: the reason says what could not be undone),\n" +
+			"2 usage error, 3 rolled back, 4 no usable servers, 5 applied but the state could\n" +
+			"not be saved, 6 outage (nothing answered: this machine's network is down; nothing\n" +
+			"was changed or counted), 7 applied live but not persisted (chronyd's sources file\n" +
+			"could not be written: a restart of chronyd loses the set).",
 		Flags:  flags,
 		Action: runApply,
 	}
@@ -81,7 +84,7 @@ func runApply(c *cli.Context) error {
 		Discoverer: &discovery.Discoverer{Log: log, Clock: clockOf(c),
 			CacheDir: filepath.Join(cfg.Paths.StateDir, "cache")},
 		Prober:   p,
-		Store:    &agent.Store{Dir: cfg.Paths.StateDir, Logger: log, Clock: clockOf(c)},
+		Store:    &agent.Store{Dir: cfg.Paths.StateDir, LockDir: cfg.Paths.LockDir, Logger: log, Clock: clockOf(c)},
 		Notifier: notifier(c, l),
 		Log:      log,
 		Clock:    clockOf(c),
@@ -133,6 +136,11 @@ func applyExit(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, daemon.ErrRollbackFailed):
+		// Not "rolled back": the daemon may still have part of the change.
+		return withCode(exitFailure, err)
+	case errors.Is(err, daemon.ErrNotPersisted):
+		return withCode(exitNotPersisted, err)
 	case errors.Is(err, daemon.ErrRolledBack):
 		return withCode(exitRolledBack, err)
 	case errors.Is(err, agent.ErrNoUsable):

@@ -12,12 +12,13 @@ import (
 // of the interface and documented in the README.
 const (
 	exitOK           = 0 // applied, or nothing to do
-	exitFailure      = 1 // the run failed (daemon unreachable, I/O error, ...)
+	exitFailure      = 1 // the run failed (daemon unreachable, no run lock, a rollback that failed, I/O error, ...)
 	exitUsage        = 2 // bad flags, arguments or configuration
 	exitRolledBack   = 3 // a change was made, failed verification and was undone
 	exitNoUsable     = 4 // no candidate server passed the filters
 	exitStateWarning = 5 // the change was applied but the state could not be saved
 	exitOutage       = 6 // nothing answered: this machine's network is down; nothing was changed
+	exitNotPersisted = 7 // the change is live, but chronyd's sources file could not be written: a restart loses it
 )
 
 // codedError carries the process exit code with an error.
