@@ -403,3 +403,8 @@ func TestCheckedAsApplyUsesThem(t *testing.T) {
 	require.NoError(t, d.Prober().Validate())
 	require.NoError(t, d.ChronyClient(true).Validate())
 }
+
+func TestLockDirMustBeAbsolute(t *testing.T) {
+	require.ErrorContains(t, runFlags(t, "--lock-dir", "run/lock"), `paths.lock_dir = "run/lock" (from flag --lock-dir): must be an absolute path (or empty)`)
+	require.NoError(t, runFlags(t, "--lock-dir", "/run/ntp-optimizer"))
+}

@@ -87,6 +87,7 @@ func (c *Config) validate(chosen func(path string) bool) error {
 	// Relative, it would depend on each run's working directory (the
 	// timer's is /).
 	check("paths.state_dir", filepath.IsAbs(c.Paths.StateDir), "an absolute path")
+	check("paths.lock_dir", c.Paths.LockDir == "" || filepath.IsAbs(c.Paths.LockDir), "an absolute path (or empty)")
 	if err := chronyctl.ValidateSourceOptions(c.Chrony.SourceOptions); err != nil {
 		check("chrony.source_options", false, "chrony server options (chrony.conf(5), without port): "+err.Error())
 	}

@@ -36,6 +36,10 @@ IOSchedulingClass=idle
 ProtectSystem=strict
 StateDirectory=ntp-optimizer
 LogsDirectory=ntp-optimizer
+# The run lock also lives in /run/ntp-optimizer (paths.lock_dir), so runs
+# stay one at a time even when the state directory is unusable.
+RuntimeDirectory=ntp-optimizer
+RuntimeDirectoryPreserve=yes
 ReadWritePaths=%s
 ProtectHome=yes
 # PrivateTmp=no on purpose: the client socket is bound beside chronyd's

@@ -83,6 +83,7 @@ func TestRenderService(t *testing.T) {
 		"SystemCallFilter":        "@system-service",
 		"StateDirectory":          "ntp-optimizer",
 		"LogsDirectory":           "ntp-optimizer",
+		"RuntimeDirectory":        "ntp-optimizer",
 		"ReadWritePaths":          strings.Join(DefaultWritablePaths, " "),
 		"TimeoutStartSec":         "15min",
 	} {

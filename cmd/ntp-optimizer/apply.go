@@ -190,7 +190,7 @@ func writeApplyReport(w io.Writer, r *agent.Report) error {
 		if !d.Address.IsValid() {
 			addr = d.Server
 		}
-		fmt.Fprintf(w, "%s %s: %s\n", verb[1], addr, d.Reason)
+		fmt.Fprintf(w, "%s %s: %s\n", verb[1], addr, tableReason(d.Reason))
 	}
 	for _, n := range r.Relaxed {
 		fmt.Fprintf(w, "note: diversity rule relaxed: %s\n", n)

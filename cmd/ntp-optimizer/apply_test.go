@@ -313,12 +313,14 @@ func TestApplyBadInput(t *testing.T) {
 	require.Len(t, matches, 1)
 	readState(t, e.state)
 
-	// An unwritable state directory: the change is applied, with a warning
-	// and exit code 5.
+	// An unwritable state directory with a usable lock directory: the
+	// change is applied, with a warning and exit code 5. (Without any lock
+	// the run changes nothing: hardening_state_test.go.)
 	blocker := filepath.Join(t.TempDir(), "not-a-dir")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
 	e2 := newApplyEnv(t, chronytest.V43, demoProfiles()[:4], "good-gps")
 	e2.state = filepath.Join(blocker, "state")
+	e2.extra = append(e2.extra, "--lock-dir", t.TempDir())
 	e2.waitSelected()
 	r, stderr, code = e2.apply()
 	require.Equal(t, exitStateWarning, code, stderr)
