@@ -413,4 +413,11 @@ func TestApplyExitCodes(t *testing.T) {
 	require.Equal(t, exitRolledBack, code(fmt.Errorf("%w: %w", daemon.ErrRolledBack, why)))
 	require.Equal(t, exitNotPersisted, code(fmt.Errorf("%w: sources file not written", daemon.ErrNotPersisted)))
 	require.Equal(t, exitFailure, code(fmt.Errorf("%w: lock directory /run/ntp-optimizer: read-only file system", agent.ErrNoLock)))
+	// Every other documented code, from the run's errors (each also has an
+	// end-to-end test: docs/architecture.md lists them).
+	require.Equal(t, exitOK, code(nil))
+	require.Equal(t, exitUsage, code(fmt.Errorf("%w: servers file:3: bad server entry", agent.ErrInput)))
+	require.Equal(t, exitNoUsable, code(fmt.Errorf("%w: none of 8 candidates passed the filters", agent.ErrNoUsable)))
+	require.Equal(t, exitStateWarning, code(fmt.Errorf("%w: read-only file system", agent.ErrStateNotSaved)))
+	require.Equal(t, exitOutage, code(fmt.Errorf("%w: none of the 4 servers probed answered", agent.ErrOutage)))
 }
