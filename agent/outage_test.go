@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,10 +33,7 @@ func fullEnv(t *testing.T) *env {
 func networkDown(e *env) func() {
 	saved := e.prober.results
 	e.prober.results = map[netip.Addr]prober.Result{}
-	var sources []daemon.Source
-	for _, s := range e.backend.sources {
-		sources = append(sources, s)
-	}
+	sources := slices.Clone(e.backend.sources)
 	for i := range e.backend.sources {
 		s := &e.backend.sources[i]
 		s.Reach <<= 1
