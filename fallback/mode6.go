@@ -142,7 +142,9 @@ func parseVars(s string) map[string]string {
 		}
 		key := strings.TrimSpace(s[:eq])
 		if s[eq] == ',' {
-			out[key] = ""
+			if key != "" {
+				out[key] = ""
+			}
 			s = s[eq+1:]
 			continue
 		}
