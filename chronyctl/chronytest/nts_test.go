@@ -1,0 +1,79 @@
+package chronytest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronytest"
+)
+
+// TestNTSLab starts an NTS server and a client of each release and waits
+// until the client has synchronised to it over NTS (authdata shows NTS
+// and cookies).
+func TestNTSLab(t *testing.T) {
+	for _, v := range chronytest.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			t.Parallel()
+			srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v})
+			d := chronytest.StartNTSClient(t, srv)
+			c := d.Client(t)
+			a := chronyctl.AddrFromIP(srv.Addr)
+			deadline := time.Now().Add(20 * time.Second)
+			for time.Now().Before(deadline) {
+				ad, err := c.AuthData(context.Background(), a)
+				require.NoError(t, err)
+				tr, err := c.Tracking(context.Background())
+				require.NoError(t, err)
+				if ad.Mode == chronyctl.AuthNTS && ad.Cookies > 0 && tr.Address == a {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Fatalf("no NTS synchronisation within 20 s:\n%s\n%s\nclient log:\n%s\nserver log:\n%s",
+				d.Chronyc(t, "-n", "authdata"), d.Chronyc(t, "-n", "sources"), d.Log(), srv.Log())
+		})
+	}
+}
+
+// TestNTSBadCertificates: a client never gets cookies from a server with
+// an expired or untrusted certificate.
+func TestNTSBadCertificates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind chronytest.CertKind
+		want string // in the client's log
+	}{
+		{"expired", chronytest.CertExpired, "The certificate chain uses expired certificate"},
+		{"untrusted", chronytest.CertUntrusted, "The certificate issuer is unknown"},
+	} {
+		for _, v := range chronytest.Versions {
+			t.Run(tc.name+"/"+string(v), func(t *testing.T) {
+				t.Parallel()
+				srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v, Kind: tc.kind})
+				d := chronytest.StartNTSClient(t, srv)
+				c := d.Client(t)
+				a := chronyctl.AddrFromIP(srv.Addr)
+				want := tc.want
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					ad, err := c.AuthData(context.Background(), a)
+					require.NoError(t, err)
+					require.Equal(t, chronyctl.AuthNTS, ad.Mode)
+					require.Zero(t, ad.Cookies, "cookies from a server whose certificate must fail")
+					if ad.KEAttempts > 0 && strings.Contains(d.Log(), want) {
+						require.Equal(t, uint32(chronyctl.NoKeyExchange), ad.LastKEAgo)
+						require.True(t, ad.HasNoKeys())
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				t.Fatalf("no failed key exchange (%q) within 10 s:\n%s\nserver:\n%s", want, d.Log(), srv.Log())
+			})
+		}
+	}
+}
