@@ -117,6 +117,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		applyCommand(),
 		sourcesCommand(),
+		authdataCommand(),
 		statusCommand(),
 		probeCommand(),
 		historyCommand(),
