@@ -115,7 +115,16 @@ type NTSServerOptions struct {
 	Version Version  // V43 (default) or V46
 	Kind    CertKind // the certificate it presents
 	Now     time.Time
-	Config  []string // extra chrony.conf lines
+	// KEOnly makes the key exchange send clients to an NTP server where
+	// nothing answers (ntsntpserver, a random loopback address): the key
+	// exchange works, NTP does not. chronyd then moves the source to that
+	// address.
+	KEOnly bool
+	// NAK makes the key exchange send clients to another NTS server's NTP
+	// port (NTSServer.NAKServer), which cannot decrypt this server's
+	// cookies and answers NTS NAK.
+	NAK    bool
+	Config []string // extra chrony.conf lines
 }
 
 // NTSServer is a chronyd serving NTS-KE and NTP on a random loopback
@@ -126,6 +135,10 @@ type NTSServer struct {
 	Port    int // NTP (UDP)
 	NTSPort int // NTS-KE (TCP)
 	Cert    *Cert
+	// NTPAddr is where the key exchange sends clients: Addr, or with
+	// KEOnly the silent address, with NAK NAKServer's address (on Port).
+	NTPAddr   netip.Addr
+	NAKServer *NTSServer // with NAK
 }
 
 // ntsReadyTimeout bounds the wait for the NTS-KE port to accept.
@@ -139,11 +152,29 @@ const ntsReadyTimeout = 5 * time.Second
 func StartNTSServer(t testing.TB, o NTSServerOptions) *NTSServer {
 	t.Helper()
 	NeedNTS(t, o.Version)
+	if o.NAK && o.KEOnly {
+		t.Fatalf("chronytest: NTSServerOptions: NAK and KEOnly exclude each other")
+	}
+	var nak *NTSServer
+	extra := o.Config
+	if o.NAK {
+		nak = StartNTSServer(t, NTSServerOptions{Version: o.Version, Now: o.Now})
+		extra = append([]string{"ntsntpserver " + nak.Addr.String()}, extra...)
+	}
+	var silent netip.Addr
+	if o.KEOnly {
+		silent = randomLoopback()
+		extra = append([]string{"ntsntpserver " + silent.String()}, extra...)
+	}
 	for try := 1; ; try++ {
 		addr := randomLoopback()
 		dir := tempDir(t, o.Version)
 		cert := MakeCert(t, dir, CertOptions{Kind: o.Kind, IP: addr, Now: o.Now})
 		port, ntsPort := freePortOn(t, addr), freeTCPPortOn(t, addr)
+		if nak != nil {
+			// The port the key exchange announces is this server's own.
+			port = nak.Port
+		}
 		dump := filepath.Join(dir, "ntsdump")
 		if err := os.Mkdir(dump, 0o700); err != nil {
 			t.Fatalf("chronytest: %v", err)
@@ -159,9 +190,16 @@ func StartNTSServer(t testing.TB, o NTSServerOptions) *NTSServer {
 			"ntsdumpdir " + dump,
 			"ntsprocesses 0",
 		}
-		d := start(t, o.Version, Options{Version: o.Version, Config: o.Config}, base)
+		d := start(t, o.Version, Options{Version: o.Version, Config: extra}, base)
 		if waitTCP(netip.AddrPortFrom(addr, uint16(ntsPort)), ntsReadyTimeout) {
-			return &NTSServer{Daemon: d, Addr: addr, Port: port, NTSPort: ntsPort, Cert: cert}
+			s := &NTSServer{Daemon: d, Addr: addr, Port: port, NTSPort: ntsPort, Cert: cert, NTPAddr: addr, NAKServer: nak}
+			switch {
+			case o.NAK:
+				s.NTPAddr = nak.Addr
+			case o.KEOnly:
+				s.NTPAddr = silent
+			}
+			return s
 		}
 		d.Kill()
 		if try == startTries {

@@ -77,3 +77,42 @@ func TestNTSBadCertificates(t *testing.T) {
 		}
 	}
 }
+
+// TestNTSKEOnlyAndNAK: with KEOnly the client gets keys but no NTP reply
+// (chronyd moves the source to the silent address); with NAK the NTP
+// server it is sent to answers NTS NAK.
+func TestNTSKEOnlyAndNAK(t *testing.T) {
+	for _, v := range chronytest.Versions {
+		for _, nak := range []bool{false, true} {
+			name := map[bool]string{false: "ke-only", true: "nak"}[nak] + "/" + string(v)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v, KEOnly: !nak, NAK: nak})
+				require.NotEqual(t, srv.Addr, srv.NTPAddr)
+				d := chronytest.StartNTSClient(t, srv)
+				c := d.Client(t)
+				a := chronyctl.AddrFromIP(srv.NTPAddr)
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					srcs, err := c.SourcesParts(context.Background(), 0)
+					require.NoError(t, err)
+					require.Len(t, srcs, 1)
+					if srcs[0].Address == a {
+						require.Zero(t, srcs[0].Reach&1, "a KE-only or NAKing server's NTP reply was accepted")
+						ad, err := c.AuthData(context.Background(), a)
+						require.NoError(t, err)
+						require.Equal(t, chronyctl.AuthNTS, ad.Mode)
+						if !nak && ad.KeyLength > 0 && srcs[0].Reach == 0 {
+							return
+						}
+						if nak && ad.NAK == 1 {
+							return
+						}
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				t.Fatalf("not seen within 10 s:\n%s\n%s\n%s", d.Chronyc(t, "-n", "authdata", "-a"), d.Chronyc(t, "-n", "sources", "-a"), d.Log())
+			})
+		}
+	}
+}
