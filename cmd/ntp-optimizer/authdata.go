@@ -45,7 +45,6 @@ func authdataCommand() *cli.Command {
 		Action: runAuthdata,
 		// Hidden from the command list until README's pasted --help
 		// (TestREADMEHelpIsCurrent) lists it; "authdata --help" works.
-		Hidden: true,
 	}
 }
 
