@@ -41,6 +41,9 @@ func fromProbe(r *prober.Result, cand *discovery.Candidate) scoring.Measurement 
 // describe copies what discovery knows about a name onto a measurement.
 func describe(m *scoring.Measurement, c *discovery.Candidate) {
 	m.Operator, m.Pool, m.Smearing, m.Pinned = c.Operator, c.Pool, c.Smearing, c.Pinned
+	if c.Auth != "" {
+		m.Auth = c.Auth
+	}
 }
 
 // CandidateReport is one candidate as `probe --json` and `apply --json`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/daemon"
@@ -63,16 +65,31 @@ func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, err
 	return done, nil
 }
 
-// add sends ADD_SOURCE for one server, by address, with SourceOptions.
+// add sends ADD_SOURCE for one server, by address, with its options
+// (see options).
 func (b *Backend) add(ctx context.Context, s daemon.Server) error {
 	r := chronyctl.NewAddSource(chronyctl.TypeServer, s.Address.String())
 	if s.Port != 0 {
 		r.Port = uint32(s.Port)
 	}
-	if err := r.SetOptions(b.SourceOptions); err != nil {
-		return fmt.Errorf("source options %q: %w", b.SourceOptions, err)
+	opts := b.options(s)
+	if err := r.SetOptions(opts); err != nil {
+		return fmt.Errorf("source options %q: %w", opts, err)
 	}
 	return b.Client.AddSource(ctx, r)
+}
+
+// options are the chrony options of one server, live and in the sources
+// file: SourceOptions, and `nts` for a server to use with NTS (unless
+// SourceOptions says it already). The server is named by its address, and
+// chronyd checks the NTS-KE certificate against the name it was given:
+// such a source works only with a certificate for the address (an IP
+// subjectAltName), until adds of NTS servers go by name.
+func (b *Backend) options(s daemon.Server) string {
+	if !s.NTS || slices.Contains(strings.Fields(b.SourceOptions), "nts") {
+		return b.SourceOptions
+	}
+	return strings.TrimSpace(b.SourceOptions + " nts")
 }
 
 // remove sends DEL_SOURCE for one of chronyd's sources, by its ID (an IP
@@ -89,7 +106,7 @@ func (b *Backend) remove(ctx context.Context, d daemon.Source) error {
 func (b *Backend) persist(selected []daemon.Server) error {
 	lines := make([]SourceLine, len(selected))
 	for i, s := range selected {
-		lines[i] = SourceLine{Address: s.Address.String(), Port: s.Port, Options: b.SourceOptions}
+		lines[i] = SourceLine{Address: s.Address.String(), Port: s.Port, Options: b.options(s)}
 	}
 	if err := b.File.Write(lines); err != nil {
 		return fmt.Errorf("sources file not written: %w", err)

@@ -50,7 +50,8 @@ const (
 // validates them positive).
 type Config struct {
 	// SourceOptions are the chrony `server` options of every source the
-	// agent adds, live and in the sources file ("iburst").
+	// agent adds, live and in the sources file ("iburst"); a server
+	// marked NTS gets `nts` after them.
 	SourceOptions string
 	AnswerTimeout time.Duration
 	VerifyTimeout time.Duration
@@ -76,7 +77,11 @@ type Backend struct {
 	// Pools are the names of chronyd's `pool` directives (from its
 	// configuration): their members are chronyd's to replace.
 	Pools []string
-	Log   zerolog.Logger
+	// NTS are the names of chronyd's `server` lines with `nts` (from its
+	// configuration and sourcedirs, the agent's own file included): such
+	// a source is NTS in Sources, and a rollback re-adds it with `nts`.
+	NTS []string
+	Log zerolog.Logger
 	// Clock times the waits; nil is the system clock.
 	Clock clock.Clock
 }
@@ -89,7 +94,7 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b := &Backend{Config: cfg, Client: client, Log: log}
 	conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
 	if err == nil {
-		b.Pools = conf.Pools
+		b.Pools, b.NTS = conf.Pools, conf.NTS
 	}
 	dir := cfg.SourceDir
 	if dir == "" {
@@ -104,6 +109,10 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b.File = &SourcesFile{Path: filepath.Join(dir, SourcesFileName)}
 	return b
 }
+
+// authNTS is scoring.Measurement.Auth of a source chronyd authenticates
+// with NTS.
+const authNTS = "nts"
 
 // Name is "chrony".
 func (b *Backend) Name() string { return "chrony" }
@@ -138,10 +147,14 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 		} else {
 			d.Reach, d.HasReach, d.Poll = s.Reach, true, s.Poll
 			d.Pool = b.poolOf(s.Name)
+			d.NTS = hasName(b.NTS, s.Name) || (d.Address.IsValid() && hasName(b.NTS, d.Address.String()))
 		}
 		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
 			int(s.Stats.Samples) >= b.minSamples() {
 			m := measurement(s, correction, common)
+			if d.NTS {
+				m.Auth = authNTS
+			}
 			d.Measurement = &m
 		}
 		out = append(out, d)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ntp-optimizer/ntp-optimizer/internal/confdir"
@@ -26,12 +28,43 @@ type ChronyConf struct {
 	// Pools are the names of the `pool` directives, in chrony.conf, what
 	// it includes and the sourcedirs' *.sources files.
 	Pools []string
+	// NTS are the names (or addresses) of the `server` and `peer` lines
+	// with the `nts` option, in the same files: chronyd authenticates
+	// those sources with Network Time Security.
+	NTS []string
+}
+
+// HasNTS says whether a `server` line for name (a hostname or an IP
+// literal, as chronyd reports the source's name) has `nts`.
+func (c *ChronyConf) HasNTS(name string) bool {
+	return hasName(c.NTS, name)
+}
+
+// hasName says whether names holds name: hostnames compared without case
+// or a final dot, IP literals in their canonical form.
+func hasName(names []string, name string) bool {
+	want := canonicalName(name)
+	for _, n := range names {
+		if canonicalName(n) == want {
+			return true
+		}
+	}
+	return false
+}
+
+func canonicalName(name string) string {
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a.Unmap().String()
+	}
+	return strings.ToLower(strings.TrimSuffix(name, "."))
 }
 
 // ReadChronyConf reads chronyd's configuration file path and everything it
 // pulls in with `include` (glob patterns) and `confdir` (the *.conf files of
 // each directory, in lexicographic order, the first directory winning on a
-// name clash — chrony.conf(5)), collecting the `sourcedir` directives.
+// name clash — chrony.conf(5)), collecting the `sourcedir` directives,
+// and reading the pools and the `nts` servers there and in the
+// sourcedirs' *.sources files.
 func ReadChronyConf(path string) (*ChronyConf, error) {
 	c := &ChronyConf{}
 	if err := c.read(path, 0); err != nil {
@@ -70,6 +103,10 @@ func (c *ChronyConf) read(path string, depth int) error {
 		case "pool":
 			if len(fields) > 1 {
 				c.Pools = append(c.Pools, fields[1])
+			}
+		case "server", "peer":
+			if len(fields) > 1 && slices.ContainsFunc(fields[2:], func(o string) bool { return strings.EqualFold(o, "nts") }) {
+				c.NTS = append(c.NTS, fields[1])
 			}
 		case "sourcedir":
 			c.SourceDirs = append(c.SourceDirs, fields[1:]...)

@@ -26,9 +26,10 @@ type fakeChronyd struct {
 
 	mu      sync.Mutex
 	sources []*fakeSource
-	calls   []string // "add ADDR" / "delete ADDR", in order
-	adds    int      // AddSource calls so far
-	low     int      // fewest reachable sources after any change
+	calls   []string                     // "add ADDR" / "delete ADDR", in order
+	adds    int                          // AddSource calls so far
+	added   []chronyctl.AddSourceRequest // the requests chronyd took, in order
+	low     int                          // fewest reachable sources after any change
 
 	// Faults and behaviour.
 	answerAfter time.Duration       // a new source answers this long after it is added
@@ -150,6 +151,7 @@ func (f *fakeChronyd) AddSource(_ context.Context, r chronyctl.AddSourceRequest)
 	}
 	f.sources = append(f.sources, &fakeSource{addr: a, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags})
 	f.calls = append(f.calls, "add "+a.String())
+	f.added = append(f.added, r)
 	return nil
 }
 

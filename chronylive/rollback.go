@@ -29,7 +29,8 @@ func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (dae
 	var errs []error
 	var readded []daemon.Server
 	for _, d := range done.Removed {
-		s := daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name}
+		// A source configured with NTS comes back with `nts`.
+		s := daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS}
 		err := b.add(rctx, s)
 		switch {
 		case err == nil:

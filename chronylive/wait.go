@@ -32,11 +32,13 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 			byAddr[srcs[i].Address.String()] = &srcs[i]
 		}
 		var silent, unusable []string
+		nts := false
 		for _, s := range added {
 			src := byAddr[s.Address.String()]
 			switch {
 			case src == nil || src.Reach == 0:
 				silent = append(silent, s.Address.String())
+				nts = nts || s.NTS
 			case !selectable(src.State):
 				unusable = append(unusable, fmt.Sprintf("%s (%c)", s.Address, src.State.Char()))
 			}
@@ -49,13 +51,25 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 				return fmt.Errorf("new sources answered but chronyd did not find them selectable within %v: %s",
 					b.answerTimeout(), strings.Join(unusable, ", "))
 			}
-			return fmt.Errorf("new sources did not answer within %v: %s", b.answerTimeout(), strings.Join(silent, ", "))
+			return fmt.Errorf("new sources did not answer within %v: %s%s", b.answerTimeout(), strings.Join(silent, ", "), ntsHint(nts))
 		}
 		if err := clock.Sleep(ctx, clk, pollEvery); err != nil {
 			return fmt.Errorf("waiting for new sources to answer (%s): %w",
 				strings.Join(append(silent, unusable...), ", "), err)
 		}
 	}
+}
+
+// ntsHint explains a silent source added with nts. chronyd takes such an
+// ADD_SOURCE whether or not it was built with NTS (without it the source
+// is created and never sends: stubs.c's NNC_GenerateRequestAuth logs
+// "Missing NTS support"), so the silence is the only sign.
+func ntsHint(nts bool) string {
+	if !nts {
+		return ""
+	}
+	return " (added with nts: a chronyd built without NTS support (`chronyd -v` shows -NTS) or a failed NTS key " +
+		"exchange (`chronyc -n authdata`) never answers)"
 }
 
 // selectable says chronyd may select a source in this state.

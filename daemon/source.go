@@ -26,6 +26,10 @@ type Source struct {
 	// member of ("" for a plain server). The daemon replaces a pool's
 	// members itself, so the agent never removes them.
 	Pool string `json:"pool,omitempty"`
+	// NTS says the source is configured with Network Time Security
+	// (chronyd: `nts` on its server line in chrony.conf or a sourcedir):
+	// re-adding it (a rollback) keeps `nts`.
+	NTS bool `json:"nts,omitempty"`
 	// Measurement is the daemon's own view of the source when it has
 	// enough samples to judge it (chronyd); nil means "probe it".
 	Measurement *scoring.Measurement `json:"measurement,omitempty"`
@@ -36,6 +40,9 @@ type Server struct {
 	Address netip.Addr `json:"address"`
 	Port    int        `json:"port"`
 	Name    string     `json:"server"` // the name it was found under
+	// NTS says to add and persist it with Network Time Security (chronyd
+	// and NTPsec: the `nts` option).
+	NTS bool `json:"nts,omitempty"`
 }
 
 // Reachable says the daemon got a reply in any of its last polls of the

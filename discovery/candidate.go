@@ -50,8 +50,13 @@ type Candidate struct {
 	// Smearing is true for servers known to smear leap seconds (Google,
 	// Meta, Amazon); never mix them with servers that do not (RFC 8633).
 	Smearing bool `json:"smearing"`
-	// NTS is true for servers known to offer Network Time Security (RFC 8915).
+	// NTS is true for servers known to offer Network Time Security (RFC 8915):
+	// the catalog says so, or a list names the server with `nts`.
 	NTS bool `json:"nts"`
+	// Auth is AuthNTS for a server to use with NTS: a list named it
+	// "NAME nts". The catalog's NTS alone does not set it (a server is
+	// added with `nts` only when asked to). Empty: plain NTP.
+	Auth string `json:"auth,omitempty"`
 	// IPv6 is true for names known to resolve to IPv6 addresses too; of the
 	// pool's names only the "2." ones do.
 	IPv6 bool `json:"ipv6"`
@@ -91,6 +96,14 @@ func normalizeName(name string) string {
 	return strings.ToLower(strings.TrimSuffix(name, "."))
 }
 
+// listed returns c as a list gave it: with nts, a server to use with NTS.
+func listed(c Candidate, nts bool) Candidate {
+	if nts {
+		c.NTS, c.Auth = true, AuthNTS
+	}
+	return c
+}
+
 // merge folds a lower-priority duplicate into c: flags and metadata known
 // to either are kept, the origin stays c's.
 func (c *Candidate) merge(o Candidate) {
@@ -99,6 +112,9 @@ func (c *Candidate) merge(o Candidate) {
 	c.Smearing = c.Smearing || o.Smearing
 	c.NTS = c.NTS || o.NTS
 	c.IPv6 = c.IPv6 || o.IPv6
+	if c.Auth == "" {
+		c.Auth = o.Auth
+	}
 	if c.Operator == "" {
 		c.Operator = o.Operator
 	}

@@ -111,12 +111,12 @@ func (c Config) Validate() error {
 		}
 	}
 	for i, s := range c.Servers {
-		if _, _, err := parseEntry(s); err != nil {
+		if _, _, _, err := parseServer(s); err != nil {
 			return bad("servers[%d]: %v", i, err)
 		}
 	}
 	for i, s := range c.Keep {
-		if _, _, err := parseEntry(s); err != nil {
+		if _, _, _, err := parseServer(s); err != nil {
 			return bad("keep[%d]: %v", i, err)
 		}
 	}

@@ -14,6 +14,36 @@ import (
 // server name with an optional port.
 var ErrBadEntry = errors.New("bad server entry")
 
+// AuthNTS is Candidate.Auth for a server to use with Network Time
+// Security (RFC 8915): listed as "NAME nts", or configured with `nts` at
+// the daemon.
+const AuthNTS = "nts"
+
+// parseServer parses one server as the lists and the configuration's
+// servers and keep give it: an entry (see parseEntry), optionally followed
+// by whitespace and the word `nts` ("time.cloudflare.com nts"). Anything
+// else after the entry fails parseEntry (whitespace is no part of a name).
+func parseServer(s string) (name string, port int, nts bool, err error) {
+	entry, nts := cutNTS(s)
+	name, port, err = parseEntry(entry)
+	if err == nil {
+		err = checkUnicast(entry, name)
+	}
+	if err != nil {
+		return "", 0, false, err
+	}
+	return name, port, nts, nil
+}
+
+// cutNTS splits a trailing `nts` word (after spaces or tabs) off s.
+func cutNTS(s string) (entry string, nts bool) {
+	i := strings.LastIndexAny(s, " \t")
+	if i < 0 || !strings.EqualFold(s[i+1:], AuthNTS) {
+		return s, false
+	}
+	return strings.TrimRight(s[:i], " \t"), true
+}
+
 // parseEntry parses one list entry: a hostname or IP literal, optionally
 // with a port as "host:port" or "[ipv6]:port". An IPv6 literal without
 // brackets has no port. The name is validated with srvname.Validate and

@@ -34,15 +34,36 @@ type listEntry struct {
 	Line int
 }
 
-// parseList reads a server list: one entry per line (see parseEntry), blank
-// lines and lines starting with '#' ignored, and a comment allowed after
-// the entry when whitespace separates it ("ntp.example.org  # office").
+// listedServer is a list entry and whether it was listed with `nts`.
+type listedServer struct {
+	listEntry
+	NTS bool
+}
+
+// parseList is parseServers without the `nts` marks (the list tests and
+// the fuzz target read lists through it).
+func parseList(r io.Reader, source string) ([]listEntry, error) {
+	servers, err := parseServers(r, source)
+	if err != nil {
+		return nil, err
+	}
+	var out []listEntry
+	for _, s := range servers {
+		out = append(out, s.listEntry)
+	}
+	return out, nil
+}
+
+// parseServers reads a server list: one server per line (see parseServer: an
+// entry, optionally followed by `nts`), blank lines and lines starting
+// with '#' ignored, and a comment allowed after the server when
+// whitespace separates it ("ntp.example.org  # office").
 // A '#' inside an entry ("a.example#x") is an error, not a comment, so a
 // name is never silently cut short. source names the list in errors.
-func parseList(r io.Reader, source string) ([]listEntry, error) {
+func parseServers(r io.Reader, source string) ([]listedServer, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 4096)
-	var out []listEntry
+	var out []listedServer
 	line := 0
 	for sc.Scan() {
 		line++
@@ -50,22 +71,17 @@ func parseList(r io.Reader, source string) ([]listEntry, error) {
 		if text == "" || text[0] == '#' {
 			continue
 		}
+		text, nts := cutNTS(cutComment(text))
 		if i := strings.IndexAny(text, " \t"); i >= 0 {
-			rest := strings.TrimLeft(text[i:], " \t")
-			if rest[0] != '#' {
-				return nil, &ListError{Source: source, Line: line,
-					Err: fmt.Errorf("%w %q: one server per line; unexpected %q after it", ErrBadEntry, text[:i], rest)}
-			}
-			text = text[:i]
+			return nil, &ListError{Source: source, Line: line,
+				Err: fmt.Errorf("%w %q: one server per line, optionally followed by `nts`; unexpected %q after it",
+					ErrBadEntry, text[:i], strings.TrimLeft(text[i:], " \t"))}
 		}
-		name, port, err := parseEntry(text)
-		if err == nil {
-			err = checkUnicast(text, name)
-		}
+		name, port, _, err := parseServer(text)
 		if err != nil {
 			return nil, &ListError{Source: source, Line: line, Err: err}
 		}
-		out = append(out, listEntry{Name: name, Port: port, Line: line})
+		out = append(out, listedServer{listEntry{Name: name, Port: port, Line: line}, nts})
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -76,14 +92,22 @@ func parseList(r io.Reader, source string) ([]listEntry, error) {
 	return out, nil
 }
 
-// CheckServer checks one server entry (the configuration's servers and
-// keep) as a line of a server list is checked: parseEntry, then
-// checkUnicast.
-func CheckServer(s string) error {
-	name, _, err := parseEntry(s)
-	if err == nil {
-		err = checkUnicast(s, name)
+// cutComment drops a comment after the server: a '#' that whitespace
+// separates from what comes before it.
+func cutComment(text string) string {
+	for i := 1; i < len(text); i++ {
+		if text[i] == '#' && (text[i-1] == ' ' || text[i-1] == '\t') {
+			return strings.TrimRight(text[:i], " \t")
+		}
 	}
+	return text
+}
+
+// CheckServer checks one server entry (the configuration's servers and
+// keep) as a line of a server list is checked (parseServer): an entry,
+// optionally followed by `nts`.
+func CheckServer(s string) error {
+	_, _, _, err := parseServer(s)
 	return err
 }
 

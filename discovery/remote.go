@@ -114,12 +114,12 @@ func parseRemote(body []byte, source string) ([]Candidate, error) {
 			out = append(out, s.candidate(origin))
 		}
 	} else {
-		entries, err := parseList(strings.NewReader(string(body)), source)
+		entries, err := parseServers(strings.NewReader(string(body)), source)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
-			out = append(out, Candidate{Name: e.Name, Port: e.Port, Origin: origin})
+			out = append(out, listed(Candidate{Name: e.Name, Port: e.Port, Origin: origin}, e.NTS))
 		}
 	}
 	if len(out) == 0 {

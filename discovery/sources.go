@@ -15,11 +15,11 @@ import (
 func entries(list []string, origin string, pinned bool) []Candidate {
 	var out []Candidate
 	for _, s := range list {
-		name, port, err := parseEntry(s)
+		name, port, nts, err := parseServer(s)
 		if err != nil {
 			continue // Config.Validate has rejected it already
 		}
-		out = append(out, Candidate{Name: name, Port: port, Origin: origin, Pinned: pinned})
+		out = append(out, listed(Candidate{Name: name, Port: port, Origin: origin, Pinned: pinned}, nts))
 	}
 	return out
 }
@@ -39,14 +39,14 @@ func readServersFile(path string) ([]Candidate, error) {
 	if len(data) > maxListBytes {
 		return nil, fmt.Errorf("servers file %s: larger than %d bytes", path, maxListBytes)
 	}
-	list, err := parseList(bytes.NewReader(data), path)
+	list, err := parseServers(bytes.NewReader(data), path)
 	if err != nil {
 		return nil, fmt.Errorf("servers file %w", err)
 	}
 	out := make([]Candidate, 0, len(list))
 	for _, e := range list {
 		origin := OriginServersFile + ":" + path + ":" + strconv.Itoa(e.Line)
-		out = append(out, Candidate{Name: e.Name, Port: e.Port, Origin: origin})
+		out = append(out, listed(Candidate{Name: e.Name, Port: e.Port, Origin: origin}, e.NTS))
 	}
 	return out, nil
 }

@@ -47,7 +47,7 @@ func (f *Files) Sources(ctx context.Context) ([]daemon.Source, error) {
 func (f *Files) change(p daemon.Plan) (*Change, error) {
 	servers := make([]Server, len(p.Selected))
 	for i, s := range p.Selected {
-		servers[i] = Server{Name: s.Address.String(), Origin: s.Name}
+		servers[i] = Server{Name: s.Address.String(), Origin: s.Name, NTS: s.NTS}
 	}
 	return f.Backend.Plan(servers, p.Policy)
 }

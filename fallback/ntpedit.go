@@ -2,6 +2,8 @@ package fallback
 
 import (
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ntp-optimizer/ntp-optimizer/daemon"
@@ -62,11 +64,13 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[str
 		pristine[i] = p
 	}
 	existing := map[string]bool{}
+	nts := map[string]bool{} // server lines with NTPsec's nts option
 	var warnings []string
 	for i := range files {
 		for _, l := range pristine[i] {
 			if name, ok := isSourceLine(l.text); ok {
 				existing[name] = true
+				nts[name] = nts[name] || hasNTS(l.text)
 			}
 		}
 	}
@@ -75,7 +79,17 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[str
 		if policy == daemon.PolicyAddOnly && existing[s.Name] {
 			continue // already configured by someone else: no duplicate association
 		}
-		block = append(block, "server "+s.Name+" iburst")
+		line := "server " + s.Name + " iburst"
+		switch {
+		case nts[s.Name]:
+			line += " nts" // the operator's line had it: the server keeps its authentication
+		case s.NTS && isNTPsec(files, nts):
+			line += " nts"
+		case s.NTS:
+			warnings = append(warnings, fmt.Sprintf("%s: %s is listed with nts, but nothing shows this ntpd is NTPsec "+
+				"(no nts server line, not under /etc/ntpsec): written without nts", files[0].path, s.Name))
+		}
+		block = append(block, line)
 	}
 	out := map[string][]byte{}
 	for i, f := range files {
@@ -110,6 +124,28 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[str
 		}
 	}
 	return out, compact(warnings), nil
+}
+
+// hasNTS says whether an ntp.conf server line has NTPsec's `nts` option
+// (ntp.conf(5) of NTPsec: "server ADDRESS nts"; classic ntpd has none).
+func hasNTS(text string) bool {
+	if i := strings.IndexByte(text, '#'); i >= 0 {
+		text = text[:i]
+	}
+	f := strings.Fields(text)
+	return len(f) > 2 && slices.Contains(f[2:], "nts")
+}
+
+// isNTPsec says whether the configuration is NTPsec's: a server line uses
+// nts (classic ntpd rejects it), or the main file is under /etc/ntpsec.
+// Writing nts for classic ntpd would break its configuration.
+func isNTPsec(files []*confFile, nts map[string]bool) bool {
+	for _, v := range nts {
+		if v {
+			return true
+		}
+	}
+	return len(files) > 0 && strings.Contains(filepath.ToSlash(files[0].path), "/ntpsec/")
 }
 
 // poolWarning returns a warning when a pool line that stays active

@@ -13,6 +13,9 @@ import (
 type Server struct {
 	Name   string
 	Origin string
+	// NTS asks for Network Time Security: NTPsec's `nts` option (ntpd
+	// only; timesyncd has no NTS).
+	NTS bool
 }
 
 // ErrNoServers is returned by Plan when it is given an empty server list:

@@ -52,6 +52,10 @@ type Measurement struct {
 	// Names under pool.ntp.org are treated so even when Pool is false.
 	Pool     bool `json:"pool,omitempty"`
 	Smearing bool `json:"smearing"` // the server smears leap seconds
+	// Auth is "nts" for a server used with Network Time Security (listed
+	// as "NAME nts", or configured with `nts` at the daemon); empty for
+	// plain NTP. Carried through, not scored.
+	Auth string `json:"auth,omitempty"`
 
 	// Offset is the server's clock minus this machine's system clock (RFC
 	// 5905 θ), whichever way it was measured: chronyd's statistics are
