@@ -36,4 +36,16 @@
 // the jitter (RMS of the other samples' offset differences from the
 // lowest-delay one), the reach (usable replies / requests sent), the root
 // distance, the unsynchronised and KoD flags, and every sample.
+//
+// PreflightNTS checks a server before it is added to chronyd with nts, as
+// chronyd's own NTS client would see it (nts_ke_client.c,
+// nts_ntp_client.c): one NTS-KE (RFC 8915) per address, TLS 1.3 with ALPN
+// ntske/1, the certificate verified for the server's name against the
+// system CAs and chrony.conf's ntstrustedcerts (nocerttimecheck and
+// nosystemcert honoured), AES-SIV-CMAC-256, 1..8 cookies chronyd would
+// take, the negotiated NTP server and port; then authenticated NTP
+// requests (unique identifier, cookie, authenticator) whose replies count
+// only with the unique identifier echoed and the server's authenticator
+// verified. The offset and delay come from those replies; a failure is one
+// of the ErrNTS* reasons.
 package prober

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,6 +65,27 @@ func TestPreflightNTS(t *testing.T) {
 				require.Equal(t, uint8(2), res.Sample.Stratum) // local stratum 2
 				require.Equal(t, uint8(0), res.Sample.Leap)
 				require.WithinDuration(t, srv.Cert.NotAfter, res.CertNotAfter, time.Second)
+
+				// One key exchange connection, one UDP socket per sample.
+				var dials []string
+				var mu sync.Mutex
+				var d net.Dialer
+				count := func(ctx context.Context, network, addr string) (net.Conn, error) {
+					mu.Lock()
+					dials = append(dials, network)
+					mu.Unlock()
+					return d.DialContext(ctx, network, addr)
+				}
+				res = preflightLab(t, srv, NTSOptions{Samples: 2, Dial: count})
+				require.True(t, res.OK, res.Reason)
+				require.Equal(t, []string{"tcp", "udp", "udp"}, dials)
+
+				// The certificate names the address, not another name.
+				res = ntsProber().PreflightNTS(context.Background(), NTSTarget{Name: "ntp.example.org", Address: srv.Addr, Port: srv.NTSPort},
+					NTSOptions{TrustedCerts: []string{srv.Cert.TrustFile}})
+				require.ErrorIs(t, res.Err, ErrNTSCertInvalid)
+				require.True(t, strings.HasPrefix(res.Reason, "nts: certificate invalid"), res.Reason)
+				t.Logf("other name: %s", res.Reason)
 			})
 			t.Run("untrusted", func(t *testing.T) {
 				t.Parallel()
