@@ -122,12 +122,17 @@ type NTSResult struct {
 // PreflightNTS checks that chronyd could use t as an NTS source: one NTS-KE
 // per address (the addresses in order until one connects), then
 // o.Samples authenticated NTP requests to the negotiated server. It never
-// fails as a call: everything is in the result.
+// fails as a call: everything is in the result (an invalid Config or
+// Samples is ErrInvalidConfig there). Like Probe, it never changes the
+// Prober, so one Prober serves concurrent pre-flights.
 func (p *Prober) PreflightNTS(ctx context.Context, t NTSTarget, o NTSOptions) NTSResult {
 	res := NTSResult{Target: t}
 	fail := func(err error) NTSResult {
 		res.Err, res.Reason = err, err.Error()
 		return res
+	}
+	if err := p.Config.Validate(); err != nil {
+		return fail(err)
 	}
 	o = o.withDefaults(p.Config)
 	if o.Samples < 1 || o.Samples > MaxSamples {

@@ -181,6 +181,21 @@ func TestPreflightNTSNoServer(t *testing.T) {
 	})
 }
 
+// TestPreflightNTSInvalid: a configuration out of range is reported, and
+// nothing is dialled.
+func TestPreflightNTSInvalid(t *testing.T) {
+	dial := func(context.Context, string, string) (net.Conn, error) {
+		t.Fatal("dialled")
+		return nil, nil
+	}
+	var zero Prober
+	res := zero.PreflightNTS(context.Background(), NTSTarget{Name: "127.0.0.1"}, NTSOptions{Dial: dial})
+	require.ErrorIs(t, res.Err, ErrInvalidConfig)
+	res = ntsProber().PreflightNTS(context.Background(), NTSTarget{Name: "127.0.0.1"}, NTSOptions{Dial: dial, Samples: MaxSamples + 1})
+	require.ErrorIs(t, res.Err, ErrInvalidConfig)
+	require.False(t, res.OK)
+}
+
 // keResponse builds a server's response from records.
 func keResponse(recs ...keRecord) []byte {
 	return marshalKE(append(recs, keRecord{Critical: true, Type: recEndOfMessage}))
