@@ -92,6 +92,9 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 			continue
 		}
 		m.DaemonPool = d.Pool
+		if d.NTS && m.Auth == "" {
+			m.Auth = "nts" // configured with nts at the daemon, measured by the probe
+		}
 		// The daemon still reaches a source our probe could not (a
 		// firewall that drops only our packets, a rate limit): the probe's
 		// silence is no evidence against it, so it counts as not measured.
