@@ -81,9 +81,11 @@ func truncate(name string, n int) string {
 	return name
 }
 
-// sourceNames returns the Name/IP column of each source, doing reverse
-// lookups in parallel.
-func sourceNames(ctx context.Context, srcs []chronyctl.Source, o Options) []string {
+// SourceNames returns chronyc's Name/IP column of each source (format_name,
+// as the sources and authdata tables print it: reverse DNS cut to 25
+// characters, -n the address, -N the configured name or "?", a refclock's
+// refid), doing reverse lookups in parallel.
+func SourceNames(ctx context.Context, srcs []chronyctl.Source, o Options) []string {
 	r := o.Resolver
 	if r == nil {
 		r = net.DefaultResolver

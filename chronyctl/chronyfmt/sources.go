@@ -35,7 +35,7 @@ func Sources(ctx context.Context, w io.Writer, srcs []chronyctl.Source, o Option
 			shown = append(shown, s)
 		}
 	}
-	names := sourceNames(ctx, shown, o)
+	names := SourceNames(ctx, shown, o)
 	var b strings.Builder
 	if o.Verbose {
 		b.WriteString(SourcesLegend)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -57,14 +56,7 @@ type authJSON struct {
 }
 
 func runAuthdata(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageError(fmt.Errorf("authdata takes no arguments, got %q", c.Args().Slice()))
-	}
-	l, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	cl, ctx, done, err := dialChrony(c, &l.Config, true)
+	cl, ctx, done, err := readChrony(c)
 	if err != nil {
 		return err
 	}
@@ -82,9 +74,7 @@ func runAuthdata(c *cli.Context) error {
 		for _, s := range list {
 			out = append(out, authJSON{Address: s.Source.Address, Name: s.Source.Name, SourceMode: s.Source.Mode, AuthData: s.Auth})
 		}
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(c.App.Writer, out)
 	}
 	return writeAuthdata(ctx, c.App.Writer, list, chronyfmt.Options{
 		Names: nameMode(c), All: c.Bool("all"), Verbose: c.Bool("verbose"),
@@ -101,10 +91,11 @@ func writeAuthdata(ctx context.Context, w io.Writer, list []chronyctl.SourceAuth
 			shown = append(shown, s)
 		}
 	}
-	names, err := authdataNames(ctx, shown, o)
-	if err != nil {
-		return err
+	srcs := make([]chronyctl.Source, len(shown))
+	for i, s := range shown {
+		srcs[i] = s.Source
 	}
+	names := chronyfmt.SourceNames(ctx, srcs, o)
 	var b strings.Builder
 	if o.Verbose {
 		b.WriteString(authdataLegend)
@@ -115,39 +106,6 @@ func writeAuthdata(ctx context.Context, w io.Writer, list []chronyctl.SourceAuth
 		fmt.Fprintf(&b, "%-27s %4s %5d %4d %4d %s %4d %4d %4d %4d\n", names[i], a.Mode.Column(), a.KeyID, a.KeyType,
 			a.KeyLength, chronyfmt.Interval(a.LastKEAgo), a.KEAttempts, a.NAK, a.Cookies, a.CookieLength)
 	}
-	_, err = io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// authdataNames returns the Name/IP column of each source. chronyc formats
-// it exactly as in its sources table (format_name with the same arguments
-// for NTP sources: reverse DNS cut to 25 characters, -n the address, -N the
-// configured name or "?"), so the names are taken from chronyfmt's sources
-// table of the same sources, where each row's name starts at column 3 and
-// holds no space (an empty configured name is blank).
-func authdataNames(ctx context.Context, list []chronyctl.SourceAuth, o chronyfmt.Options) ([]string, error) {
-	srcs := make([]chronyctl.Source, len(list))
-	for i, s := range list {
-		srcs[i] = s.Source
-	}
-	var b strings.Builder
-	if err := chronyfmt.Sources(ctx, &b, srcs, chronyfmt.Options{Names: o.Names, Resolver: o.Resolver, All: true}); err != nil {
-		return nil, err
-	}
-	rows := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")[2:] // after the header and its rule
-	if len(rows) != len(srcs) {
-		return nil, fmt.Errorf("internal error: %d names for %d sources", len(rows), len(srcs))
-	}
-	names := make([]string, len(rows))
-	for i, row := range rows {
-		rest := row[3:]
-		if strings.HasPrefix(rest, strings.Repeat(" ", 27)) {
-			continue // an empty configured name
-		}
-		if j := strings.IndexByte(rest, ' '); j >= 0 {
-			rest = rest[:j]
-		}
-		names[i] = rest
-	}
-	return names, nil
 }

@@ -106,6 +106,19 @@ func systemdServices(ctx context.Context) (fallback.ServiceManager, error) {
 	return s, nil
 }
 
+// readChrony is the start of the commands that only read chronyd (sources,
+// authdata): no arguments, the configuration, a read-only connection.
+func readChrony(c *cli.Context) (cl *chronyctl.Client, ctx context.Context, done func(), err error) {
+	if c.NArg() > 0 {
+		return nil, nil, nil, usageError(fmt.Errorf("%s takes no arguments, got %q", c.Command.Name, c.Args().Slice()))
+	}
+	l, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return dialChrony(c, &l.Config, true)
+}
+
 // dialChrony connects to chronyd as the configuration says, within a
 // context bounded by chrony.timeout; readOnly allows the UDP fallback. The
 // caller calls done when finished.

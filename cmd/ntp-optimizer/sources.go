@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -30,14 +29,7 @@ func sourcesCommand() *cli.Command {
 }
 
 func runSources(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageError(fmt.Errorf("sources takes no arguments, got %q", c.Args().Slice()))
-	}
-	l, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	cl, ctx, done, err := dialChrony(c, &l.Config, true)
+	cl, ctx, done, err := readChrony(c)
 	if err != nil {
 		return err
 	}
@@ -62,9 +54,7 @@ func runSources(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "ntp-optimizer: note: chronyd did not give %s over %s; those fields are empty (see \"has\")\n",
 			strings.Join(missing, " and "), cl.Remote())
 	}
-	enc := json.NewEncoder(c.App.Writer)
-	enc.SetIndent("", "  ")
-	return enc.Encode(srcs)
+	return writeJSON(c.App.Writer, srcs)
 }
 
 // missingParts names the parts chronyd refused for every NTP source that
