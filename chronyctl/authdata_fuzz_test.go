@@ -30,18 +30,7 @@ func FuzzAuthData(f *testing.F) {
 			}
 		}
 		d := &fakeDaemon{}
-		d.hook = func(req []byte, _ int, answer func() []byte) [][]byte {
-			if reqCommand(req) != cmdAuthData {
-				return [][]byte{answer()}
-			}
-			r := append([]byte(nil), data...)
-			if !keepHeader && len(r) >= replyHeaderLen {
-				copy(r[4:6], req[4:6])
-				copy(r[16:20], req[8:12])
-			}
-			return [][]byte{r}
-		}
-		c := newFake(t, d, false, Config{Timeout: time.Millisecond, Attempts: 1})
+		c := fuzzedClient(t, d, cmdAuthData, data, keepHeader)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, _ = c.AuthData(ctx, mustIP("192.0.2.1"))

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -210,20 +209,9 @@ func TestCaptureChronycRequests(t *testing.T) {
 	run := func(v chronytest.Version, cmds []string) {
 		chronytest.Need(t, v)
 		for _, cmd := range cmds {
-			argv := []string{"chronyc", "-h"}
-			if v == chronytest.V46 {
-				// A socket under the chroot's /tmp has the same path
-				// inside it (the ROOT/ROOT -> / link).
-				t.Setenv("TMPDIR", filepath.Join(chronytest.Root46(), "tmp"))
-				argv = []string{"chroot", chronytest.Root46(), "/usr/bin/chronyc", "-h"}
-			}
-			fake := chronytest.Serve(t, &chronytest.Fixture{})
-			argv = append(argv, fake.Socket)
-			out, _ := exec.Command(argv[0], append(argv[1:], strings.Fields(cmd)...)...).CombinedOutput()
-			reqs := fake.Requests()
-			require.Len(t, reqs, 1, "chronyc %s: %s", cmd, out)
+			req := chronycRequest(t, v, cmd)
 			note := "chronyc " + string(v) + ": " + cmd
-			f.Exchanges = append(f.Exchanges, chronytest.Exchange{Note: note, Request: reqs[0], Reply: chronytest.NullReply(reqs[0], 0)})
+			f.Exchanges = append(f.Exchanges, chronytest.Exchange{Note: note, Request: req, Reply: chronytest.NullReply(req, 0)})
 		}
 	}
 	run(chronytest.V43, chronycCommands)

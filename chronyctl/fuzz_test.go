@@ -30,18 +30,7 @@ func FuzzReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cmd uint16, data []byte, keepHeader bool) {
 		target := fuzzCommands[int(cmd)%len(fuzzCommands)]
 		d := &fakeDaemon{sources: []fakeSource{{addr: mustIP("192.0.2.1"), name: "192.0.2.1"}}}
-		d.hook = func(req []byte, _ int, answer func() []byte) [][]byte {
-			if reqCommand(req) != target {
-				return [][]byte{answer()}
-			}
-			r := append([]byte(nil), data...)
-			if !keepHeader && len(r) >= replyHeaderLen {
-				copy(r[4:6], req[4:6])
-				copy(r[16:20], req[8:12])
-			}
-			return [][]byte{r}
-		}
-		c := newFake(t, d, false, Config{Timeout: time.Millisecond, Attempts: 1})
+		c := fuzzedClient(t, d, target, data, keepHeader)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		a := mustIP("192.0.2.1")
@@ -61,6 +50,24 @@ func FuzzReply(f *testing.F) {
 			t.Fatal("a reply made the client hang")
 		}
 	})
+}
+
+// fuzzedClient is a client of d that answers the target request with data
+// (given the request's command and sequence, so they pass the header
+// checks, unless keepHeader) and every other request as d would.
+func fuzzedClient(t *testing.T, d *fakeDaemon, target uint16, data []byte, keepHeader bool) *Client {
+	d.hook = func(req []byte, _ int, answer func() []byte) [][]byte {
+		if reqCommand(req) != target {
+			return [][]byte{answer()}
+		}
+		r := append([]byte(nil), data...)
+		if !keepHeader && len(r) >= replyHeaderLen {
+			copy(r[4:6], req[4:6])
+			copy(r[16:20], req[8:12])
+		}
+		return [][]byte{r}
+	}
+	return newFake(t, d, false, Config{Timeout: time.Millisecond, Attempts: 1})
 }
 
 // capturedReplies reads the reply lines of the captured fixtures.

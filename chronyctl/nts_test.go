@@ -29,6 +29,8 @@ func chronycRequest(t *testing.T, v chronytest.Version, cmd string) []byte {
 	t.Helper()
 	argv := []string{"chronyc", "-h"}
 	if v == chronytest.V46 {
+		// A socket under the chroot's /tmp has the same path inside it
+		// (the ROOT/ROOT -> / link).
 		t.Setenv("TMPDIR", filepath.Join(chronytest.Root46(), "tmp"))
 		argv = []string{"chroot", chronytest.Root46(), "/usr/bin/chronyc", "-h"}
 	}

@@ -1,6 +1,7 @@
 package chronytest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 )
 
 // CertKind selects what MakeCert makes.
@@ -279,4 +282,27 @@ func waitTCP(a netip.AddrPort, timeout time.Duration) bool {
 func execOutput(argv []string) (string, error) {
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	return string(out), err
+}
+
+// SyncedOverNTS waits up to 20 s until d is synchronised to srv over NTS:
+// authdata shows NTS with cookies and tracking's reference is srv.
+func SyncedOverNTS(t testing.TB, d *Daemon, srv *NTSServer) bool {
+	t.Helper()
+	c := d.Client(t)
+	a := chronyctl.AddrFromIP(srv.Addr)
+	ctx := context.Background()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ad, err := c.AuthData(ctx, a)
+		if err != nil {
+			t.Fatalf("authdata: %v", err)
+		}
+		tr, err := c.Tracking(ctx)
+		if err != nil {
+			t.Fatalf("tracking: %v", err)
+		}
+		if ad.Mode == chronyctl.AuthNTS && ad.Cookies > 0 && tr.Address == a {
+			return true
+		}
+	}
+	return false
 }

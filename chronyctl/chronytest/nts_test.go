@@ -21,18 +21,8 @@ func TestNTSLab(t *testing.T) {
 			t.Parallel()
 			srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v})
 			d := chronytest.StartNTSClient(t, srv)
-			c := d.Client(t)
-			a := chronyctl.AddrFromIP(srv.Addr)
-			deadline := time.Now().Add(20 * time.Second)
-			for time.Now().Before(deadline) {
-				ad, err := c.AuthData(context.Background(), a)
-				require.NoError(t, err)
-				tr, err := c.Tracking(context.Background())
-				require.NoError(t, err)
-				if ad.Mode == chronyctl.AuthNTS && ad.Cookies > 0 && tr.Address == a {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
+			if chronytest.SyncedOverNTS(t, d, srv) {
+				return
 			}
 			t.Fatalf("no NTS synchronisation within 20 s:\n%s\n%s\nclient log:\n%s\nserver log:\n%s",
 				d.Chronyc(t, "-n", "authdata"), d.Chronyc(t, "-n", "sources"), d.Log(), srv.Log())

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl/chronytest"
 )
 
@@ -24,14 +21,7 @@ var authdataFlags = [][]string{{"-n"}, {"-n", "-a"}, {"-n", "-v"}, {"-a", "-n", 
 // as chronyc wants them.
 func chronycAuthdata(t *testing.T, v chronytest.Version, socket string, flags []string) string {
 	t.Helper()
-	var global, local []string
-	for _, f := range flags {
-		if f == "-n" || f == "-N" {
-			global = append(global, f)
-		} else {
-			local = append(local, f)
-		}
-	}
+	global, local := chronycFlags(flags)
 	argv := []string{"chronyc"}
 	if v == chronytest.V46 {
 		argv = []string{"chroot", chronytest.Root46(), "/usr/bin/chronyc"}
@@ -104,18 +94,8 @@ func ntsClient(t *testing.T, v chronytest.Version) (*chronytest.Daemon, *chronyt
 	nts := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v})
 	plain := chronytest.StartServer(t, chronytest.ServerOptions{Version: v})
 	d := chronytest.StartNTSClient(t, nts, plain.Line("iburst minpoll -2 maxpoll -2 noselect"), "server nonexistent.invalid minpoll 10")
-	c := d.Client(t)
-	a := chronyctl.AddrFromIP(nts.Addr)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		ad, err := c.AuthData(context.Background(), a)
-		require.NoError(t, err)
-		tr, err := c.Tracking(context.Background())
-		require.NoError(t, err)
-		if ad.Mode == chronyctl.AuthNTS && ad.Cookies > 0 && tr.Address == a {
-			return d, nts
-		}
-		time.Sleep(100 * time.Millisecond)
+	if chronytest.SyncedOverNTS(t, d, nts) {
+		return d, nts
 	}
 	t.Fatalf("the client did not synchronise over NTS within 20 s:\n%s\n%s", d.Chronyc(t, "-n", "authdata"), d.Log())
 	return nil, nil

@@ -112,3 +112,16 @@ func binary(t testing.TB) string {
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
+
+// chronycFlags splits our flags as chronyc wants them: -n and -N are
+// chronyc's global options, the others the command's.
+func chronycFlags(flags []string) (global, local []string) {
+	for _, f := range flags {
+		if f == "-n" || f == "-N" {
+			global = append(global, f)
+		} else {
+			local = append(local, f)
+		}
+	}
+	return global, local
+}

@@ -53,14 +53,7 @@ func TestSourcesLikeChronyc(t *testing.T) {
 				t.Run(strings.Join(flags, " "), func(t *testing.T) {
 					var err error
 					for range 3 { // a row may move between the two calls (reach, state)
-						var global, local []string
-						for _, f := range flags {
-							if f == "-n" || f == "-N" {
-								global = append(global, f)
-							} else {
-								local = append(local, f)
-							}
-						}
+						global, local := chronycFlags(flags)
 						ours, stderr, code := runSerial(t, append([]string{"sources", "--chrony-socket", d.Socket}, flags...)...)
 						require.Zero(t, code, stderr)
 						require.Empty(t, stderr)
