@@ -75,14 +75,8 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 		rep.warn(m)
 	}
 
-	// The run's own copy of the agent: its backend keeps what Apply
-	// reported, for what the apply stage does not tell apart.
-	r := *a
-	rec := &recorded{Backend: a.Backend}
-	r.Backend = rec
 	rep.Outcome = OutcomeFailed
-	err = r.pipeline(ctx, rep, &st, opt, stateErr, log)
-	err = r.settle(rep, &st, rec, err)
+	err = a.pipeline(ctx, rep, &st, opt, stateErr, log)
 	rep.Duration = a.now().Sub(start).Seconds()
 	if err != nil {
 		rep.Reason = err.Error()
@@ -90,60 +84,10 @@ func (a *Agent) Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.DryRun {
 		return rep, err
 	}
-	if serr := r.record(ctx, rep, &st, stateErr, log); serr != nil && err == nil {
+	if serr := a.record(ctx, rep, &st, stateErr, log); serr != nil && err == nil {
 		err = serr
 	}
 	return rep, err
-}
-
-// recorded is a Backend that keeps what its Apply returned.
-type recorded struct {
-	Backend
-	called  bool
-	applied daemon.Applied
-	err     error
-}
-
-func (r *recorded) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, error) {
-	r.applied, r.err = r.Backend.Apply(ctx, p)
-	r.called = true
-	return r.applied, r.err
-}
-
-// settle finishes the apply stage for what the backend reported beyond
-// applied, unchanged or rolled back, and clears the write-ahead record of
-// additions once the outcome is known:
-//   - daemon.ErrNotPersisted: the change is live (its additions are managed
-//     sources now) but the daemon loses it at a restart: OutcomeNotPersisted,
-//     a failed run;
-//   - daemon.ErrRollbackFailed: OutcomeFailed, not rolled back, and the
-//     reason says what could not be undone; the pending additions stay, so
-//     the next run adopts those the daemon still has;
-//   - any other error from Apply leaves the pending additions too: the
-//     backend may have added some before it failed.
-func (a *Agent) settle(rep *Report, st *State, rec *recorded, err error) error {
-	if !rec.called {
-		return err
-	}
-	switch {
-	case errors.Is(rec.err, daemon.ErrRollbackFailed):
-		rep.Outcome, rep.RolledBack = OutcomeFailed, false
-		var re *daemon.RollbackError
-		if errors.As(rec.err, &re) {
-			err = fmt.Errorf("%w: the change failed (%v) and could not be undone: %s; %s may still have sources this run added "+
-				"or lack ones it removed (the next run starts from the sources it has)",
-				daemon.ErrRollbackFailed, re.Why, oneLine(re.Left), a.Backend.Name())
-		}
-		return err
-	case errors.Is(rec.err, daemon.ErrNotPersisted):
-		rep.Outcome = OutcomeNotPersisted
-		rep.Changed = len(rec.applied.Added)+len(rec.applied.Removed) > 0
-		a.manage(rep, st, rec.applied)
-	case rec.err != nil && !rec.applied.RolledBack:
-		return err
-	}
-	st.Pending = nil
-	return err
 }
 
 // manage records the sources the backend added as managed, and forgets

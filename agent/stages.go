@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -99,7 +100,16 @@ func (a *Agent) decide(rep *Report, ev Evaluation, sources []daemon.Source, st *
 // apply asks the backend for the change and records what it did in rep
 // and st. A plan that changes nothing still goes to the backend, which
 // persists the set (e.g. a sources file missing after a manual edit)
-// without changing anything live.
+// without changing anything live. Once the outcome is known the
+// write-ahead record of additions is cleared — except when the backend
+// may have left some of them behind (an error, or a rollback that failed):
+// the next run adopts those the daemon still has.
+//
+//   - daemon.ErrNotPersisted: the change is live (its additions are managed
+//     sources now) but the daemon loses it at a restart: OutcomeNotPersisted,
+//     a failed run;
+//   - daemon.ErrRollbackFailed: OutcomeFailed, not rolled back, and the
+//     reason says what could not be undone.
 func (a *Agent) apply(ctx context.Context, rep *Report, st *State, plan daemon.Plan, log zerolog.Logger) error {
 	unchanged := len(plan.Add)+len(plan.Remove) == 0
 	if !unchanged {
@@ -110,27 +120,40 @@ func (a *Agent) apply(ctx context.Context, rep *Report, st *State, plan daemon.P
 		rep.warn(w)
 	}
 	switch {
+	case errors.Is(err, daemon.ErrRollbackFailed):
+		rep.Outcome = OutcomeFailed
+		rep.Added, rep.Removed = []scoring.Change{}, []scoring.Change{}
+		var re *daemon.RollbackError
+		if errors.As(err, &re) {
+			err = fmt.Errorf("%w: the change failed (%v) and could not be undone: %s; %s may still have sources this run added "+
+				"or lack ones it removed (the next run starts from the sources it has)",
+				daemon.ErrRollbackFailed, re.Why, oneLine(re.Left), a.Backend.Name())
+		}
+		return err
+	case errors.Is(err, daemon.ErrNotPersisted):
+		rep.Outcome = OutcomeNotPersisted
+		rep.Changed = len(applied.Added)+len(applied.Removed) > 0
 	case unchanged:
 		rep.Outcome = OutcomeUnchanged
-		return err
+		if err != nil {
+			return err
+		}
 	case applied.RolledBack:
 		rep.Outcome, rep.RolledBack = OutcomeRolledBack, true
 		rep.Added, rep.Removed = []scoring.Change{}, []scoring.Change{}
+		st.Pending = nil
 		if err == nil {
 			err = fmt.Errorf("%w: %s", daemon.ErrRolledBack, applied.Reason)
 		}
 		return err
 	case err != nil:
 		return err
+	default:
+		rep.Outcome, rep.Changed = OutcomeApplied, true
 	}
-	rep.Outcome, rep.Changed = OutcomeApplied, true
-	for _, s := range applied.Added {
-		st.Managed[s.Address.String()] = ManagedSource{Name: s.Name, Port: s.Port, AddedAt: rep.Time, RunID: rep.RunID}
-	}
-	for _, d := range applied.Removed {
-		delete(st.Managed, d.Address.String())
-	}
-	return nil
+	a.manage(rep, st, applied)
+	st.Pending = nil
+	return err
 }
 
 // discoverySources are the daemon's sources as discovery candidates: by
