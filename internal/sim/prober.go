@@ -73,7 +73,7 @@ func (p *Prober) measure(r *prober.Result, n int) {
 			}
 			continue
 		}
-		offs = append(offs, s.Offset+p.W.noise(s.Jitter/1.4142))
+		offs = append(offs, s.Offset+p.W.noise(s.Jitter/math.Sqrt2))
 		r.Stratum, r.RefID = uint8(s.Stratum), s.RefID
 		r.Delay = time.Duration(s.Delay * float64(time.Second))
 		r.RootDelay = time.Duration(s.RootDelay * float64(time.Second))
@@ -103,9 +103,7 @@ func (p *Prober) measure(r *prober.Result, n int) {
 		sum += d * d
 	}
 	if len(offs) > 1 {
-		r.Jitter = time.Duration(sqrt(sum/float64(len(offs)-1)) * float64(time.Second))
+		r.Jitter = time.Duration(math.Sqrt(sum/float64(len(offs)-1)) * float64(time.Second))
 	}
 	r.RootDistance = (r.RootDelay+r.Delay)/2 + r.RootDispersion
 }
-
-func sqrt(x float64) float64 { return math.Sqrt(x) }
