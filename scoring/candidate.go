@@ -60,6 +60,9 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 
 	fail := func(format string, a ...any) { c.Failed = append(c.Failed, fmt.Sprintf(format, a...)) }
 	answered, silences := false, 0
+	if m.AuthError != "" {
+		fail("%s", m.AuthError)
+	}
 	switch {
 	case m.KoD != "":
 		fail("kiss-o'-death %s", m.KoD)

@@ -56,6 +56,10 @@ type Measurement struct {
 	// as "NAME nts", or configured with `nts` at the daemon); empty for
 	// plain NTP. Carried through, not scored.
 	Auth string `json:"auth,omitempty"`
+	// AuthError is why an NTS server's pre-flight failed ("nts: NAK",
+	// "nts: certificate signed by unknown authority", …): a hard failure,
+	// the server is never added. Empty when it passed or was not checked.
+	AuthError string `json:"auth_error,omitempty"`
 
 	// Offset is the server's clock minus this machine's system clock (RFC
 	// 5905 θ), whichever way it was measured: chronyd's statistics are
