@@ -10,7 +10,7 @@ import (
 func ExampleWrite() {
 	_ = metrics.Write(os.Stdout, metrics.Run{
 		Servers: []metrics.Server{{Name: "time.example.test", Address: "192.0.2.1", Score: 94.5,
-			Offset: 0.0012, Delay: 0.012, Jitter: 0.0004, Reach: 1, Stratum: 2, Selected: true}},
+			Offset: 0.0012, Delay: 0.012, Jitter: 0.0004, Reach: 1, Stratum: 2, Selected: true, NTS: true}},
 		Duration: 41 * time.Second,
 		Success:  true,
 		Totals:   metrics.Totals{Changes: 3},
@@ -34,12 +34,18 @@ func ExampleWrite() {
 	// # HELP ntp_optimizer_run_duration_seconds Duration of the last run.
 	// # TYPE ntp_optimizer_run_duration_seconds gauge
 	// ntp_optimizer_run_duration_seconds 41
+	// # HELP ntp_optimizer_selected_nts_sources How many servers of the applied set are used with NTS.
+	// # TYPE ntp_optimizer_selected_nts_sources gauge
+	// ntp_optimizer_selected_nts_sources 1
 	// # HELP ntp_optimizer_server_delay_seconds Minimum round-trip delay to the server.
 	// # TYPE ntp_optimizer_server_delay_seconds gauge
 	// ntp_optimizer_server_delay_seconds{address="192.0.2.1",server="time.example.test"} 0.012
 	// # HELP ntp_optimizer_server_jitter_seconds Jitter of the server's offset (RMS of successive differences).
 	// # TYPE ntp_optimizer_server_jitter_seconds gauge
 	// ntp_optimizer_server_jitter_seconds{address="192.0.2.1",server="time.example.test"} 0.0004
+	// # HELP ntp_optimizer_server_nts 1 if the server is used with Network Time Security (NTS), else 0 (plain NTP).
+	// # TYPE ntp_optimizer_server_nts gauge
+	// ntp_optimizer_server_nts{address="192.0.2.1",server="time.example.test"} 1
 	// # HELP ntp_optimizer_server_offset_seconds Offset of the server from this machine's system clock (server minus local, RFC 5905), from its lowest-delay sample or chronyd's estimate.
 	// # TYPE ntp_optimizer_server_offset_seconds gauge
 	// ntp_optimizer_server_offset_seconds{address="192.0.2.1",server="time.example.test"} 0.0012

@@ -38,6 +38,9 @@ type Server struct {
 	Stratum int
 	// Selected is true for the servers in the applied set.
 	Selected bool
+	// NTS is true for a server used with Network Time Security
+	// (scoring.Measurement.Auth "nts"); false for plain NTP.
+	NTS bool
 }
 
 // Totals are the counters kept across runs in the agent's state.
@@ -104,6 +107,8 @@ func families(r Run) []*family {
 		reach    = f("server_reach_ratio", "gauge", "Share of queries the server answered, 0 to 1.")
 		stratum  = f("server_stratum", "gauge", "Stratum the server reported.")
 		selected = f("server_selected", "gauge", "1 if the server is in the applied set, else 0.")
+		nts      = f("server_nts", "gauge", "1 if the server is used with Network Time Security (NTS), else 0 (plain NTP).")
+		selNTS   = f("selected_nts_sources", "gauge", "How many servers of the applied set are used with NTS.")
 		duration = f("run_duration_seconds", "gauge", "Duration of the last run.")
 		runTime  = f("last_run_timestamp_seconds", "gauge", "Unix time the last run ended.")
 		runOK    = f("last_run_success", "gauge", "1 if the last run succeeded, else 0.")
@@ -123,6 +128,7 @@ func families(r Run) []*family {
 		}
 		fam.samples = append(fam.samples, s)
 	}
+	nSelNTS := 0
 	for _, s := range r.Servers {
 		add(score, s.Score, s.Name, s.Address)
 		add(offset, s.Offset, s.Name, s.Address)
@@ -133,7 +139,12 @@ func families(r Run) []*family {
 			add(stratum, float64(s.Stratum), s.Name, s.Address)
 		}
 		add(selected, boolValue(s.Selected), s.Name, s.Address)
+		add(nts, boolValue(s.NTS), s.Name, s.Address)
+		if s.Selected && s.NTS {
+			nSelNTS++
+		}
 	}
+	add(selNTS, float64(nSelNTS))
 	add(duration, r.Duration.Seconds())
 	if !r.Time.IsZero() {
 		add(runTime, unixSeconds(r.Time))
@@ -146,8 +157,8 @@ func families(r Run) []*family {
 	}
 	add(changes, float64(r.Totals.Changes))
 	add(rollback, float64(r.Totals.Rollbacks))
-	all := []*family{score, offset, delay, jitter, reach, stratum, selected, duration, runTime, runOK, lastOK, changes, rollback,
-		outage, outages}
+	all := []*family{score, offset, delay, jitter, reach, stratum, selected, nts, selNTS, duration, runTime, runOK, lastOK,
+		changes, rollback, outage, outages}
 	slices.SortFunc(all, func(a, b *family) int { return strings.Compare(a.name, b.name) })
 	return all
 }

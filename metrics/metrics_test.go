@@ -23,7 +23,8 @@ var t0 = time.Date(2026, 3, 14, 9, 26, 53, 500_000_000, time.UTC)
 func sampleRun() Run {
 	return Run{
 		Servers: []Server{
-			{Name: "time.example.test", Address: "127.0.0.12", Score: 94.1, Offset: 0.000234, Delay: 0.0121, Jitter: 0.00011, Reach: 1, Stratum: 1, Selected: true},
+			{Name: "time.example.test", Address: "127.0.0.12", Score: 94.1, Offset: 0.000234, Delay: 0.0121, Jitter: 0.00011, Reach: 1, Stratum: 1, Selected: true, NTS: true},
+			{Name: "nts.example.test", Address: "127.0.0.13", Score: 80, Offset: 0.0003, Delay: 0.02, Jitter: 0.0003, Reach: 1, Stratum: 2, NTS: true},
 			{Name: "pool \"odd\" name\\", Address: "2001:db8::7", Score: 61, Offset: -0.0042, Delay: 0.031, Jitter: 0.002, Reach: 0.75, Stratum: 2},
 			{Name: "dead.example.test", Address: "127.0.0.99", Score: 0, Offset: math.NaN(), Delay: math.NaN(), Jitter: math.NaN(), Reach: 0},
 		},
@@ -90,6 +91,11 @@ func TestWriteParsesBack(t *testing.T) {
 		{name: "ntp_optimizer_server_reach_ratio", server: "dead.example.test", want: 0},
 		{name: "ntp_optimizer_server_offset_seconds", server: "dead.example.test", absent: true},
 		{name: "ntp_optimizer_server_stratum", server: "dead.example.test", absent: true},
+		{name: "ntp_optimizer_server_nts", server: "time.example.test", want: 1},
+		{name: "ntp_optimizer_server_nts", server: "nts.example.test", want: 1},
+		{name: "ntp_optimizer_server_nts", server: "pool \"odd\" name\\", want: 0},
+		{name: "ntp_optimizer_server_nts", server: "dead.example.test", want: 0},
+		{name: "ntp_optimizer_selected_nts_sources", want: 1},
 		{name: "ntp_optimizer_run_duration_seconds", want: 42.3},
 		{name: "ntp_optimizer_last_run_success", want: 1},
 		{name: "ntp_optimizer_last_run_timestamp_seconds", want: 1773480413.5},
@@ -120,6 +126,8 @@ func TestPromtoolCheck(t *testing.T) {
 	}{
 		{name: "full", run: sampleRun()},
 		{name: "first run failed", run: Run{Duration: time.Second, Time: t0}},
+		{name: "no NTS", run: Run{Duration: time.Second, Time: t0, Success: true,
+			Servers: []Server{{Name: "plain.example.test", Address: "192.0.2.1", Score: 90, Reach: 1, Selected: true}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
