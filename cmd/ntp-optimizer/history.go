@@ -23,9 +23,11 @@ func historyCommand() *cli.Command {
 		Description: "Reads the run history in the state directory (kept history.retention_days,\n" +
 			"30 by default) and prints one line per server: how many runs measured it, its\n" +
 			"latest score, a sparkline of its score (▁ = 0 … █ = 100, blank = no reply),\n" +
-			"the mean offset and jitter, and how often it was selected. Outage runs (nothing\n" +
-			"answered here: this machine's network, not the servers) are drawn × and left\n" +
-			"out of the figures. SERVER keeps the servers whose name or address contains it.",
+			"the mean offset and jitter, how often it was selected, its verdict and whether\n" +
+			"it was used with NTS in the latest run (Auth: NTS, or - for plain NTP). Outage\n" +
+			"runs (nothing answered here: this machine's network, not the servers) are drawn\n" +
+			"× and left out of the figures. SERVER keeps the servers whose name or address\n" +
+			"contains it.",
 		Flags: append(config.Flags("paths.state_dir"),
 			&cli.StringFlag{Name: "since", Value: "7d", Usage: "how far back: a duration like 36h, 7d, or a number of days"},
 			&cli.BoolFlag{Name: "json", Usage: "print every server's per-run points as JSON"},
@@ -56,8 +58,9 @@ func runHistory(c *cli.Context) error {
 	if len(outages) > 0 {
 		trends = orderedWithout(trends, runs, outages, c.Args().First())
 	}
+	auth := pointAuth(runs)
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, historyJSON(trends, outages))
+		return writeJSON(c.App.Writer, historyJSON(trends, outages, auth))
 	}
 	if len(runs) == 0 {
 		fmt.Fprintf(c.App.Writer, "no runs in the last %s in %s\n", since, l.Config.Paths.StateDir)
@@ -72,7 +75,7 @@ func runHistory(c *cli.Context) error {
 		}
 	}
 	fmt.Fprintln(c.App.Writer)
-	return writeTrends(c.App.Writer, trends, outages)
+	return writeTrendTable(c.App.Writer, trends, outages, auth)
 }
 
 // outageRuns are the IDs of the runs that ended in an outage.
@@ -124,10 +127,35 @@ const sparkRuns = 60
 // outageMark draws an outage run in a sparkline.
 const outageMark = '×'
 
-// historyPoint is a trend point with its run's outage marked, for --json.
+// historyPoint is a trend point with its run's outage marked and the
+// server's authentication in that run, for --json.
 type historyPoint struct {
 	agent.TrendPoint
 	Outage bool `json:"outage,omitempty"`
+	// Auth is "nts" when the server was used with NTS in that run
+	// (scoring.Measurement.Auth); left out for plain NTP.
+	Auth string `json:"auth,omitempty"`
+}
+
+// runServer names one server in one run.
+type runServer struct {
+	runID string
+	addr  netip.Addr
+}
+
+// pointAuth is each run's servers' authentication, from the stored
+// candidates (agent.TrendPoint does not carry it): "nts" for a server used
+// with NTS; plain servers are left out.
+func pointAuth(runs []agent.Report) map[runServer]string {
+	out := map[runServer]string{}
+	for _, r := range runs {
+		for _, c := range r.Candidates {
+			if c.Auth != "" && c.Address.IsValid() {
+				out[runServer{r.RunID, c.Address}] = c.Auth
+			}
+		}
+	}
+	return out
 }
 
 // historyTrend is agent.Trend with its points marked.
@@ -136,21 +164,31 @@ type historyTrend struct {
 	Points []historyPoint `json:"runs"`
 }
 
-func historyJSON(trends []agent.Trend, outages map[string]bool) []historyTrend {
+func historyJSON(trends []agent.Trend, outages map[string]bool, auth map[runServer]string) []historyTrend {
 	out := make([]historyTrend, len(trends))
 	for i, t := range trends {
 		out[i] = historyTrend{Trend: t, Points: make([]historyPoint, len(t.Points))}
 		for j, p := range t.Points {
-			out[i].Points[j] = historyPoint{TrendPoint: p, Outage: outages[p.RunID]}
+			out[i].Points[j] = historyPoint{TrendPoint: p, Outage: outages[p.RunID],
+				Auth: auth[runServer{p.RunID, t.Address}]}
 		}
 	}
 	return out
 }
 
-// writeTrends prints the per-server table. The points of outage runs are
-// drawn × in the sparkline and left out of the other columns: nothing
-// answered in them, whatever the server.
+// writeTrends prints the per-server table without authentication: every
+// server's Auth is -.
 func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) error {
+	return writeTrendTable(w, trends, outages, nil)
+}
+
+// writeTrendTable prints the per-server table. The points of outage runs
+// are drawn × in the sparkline and left out of the other columns: nothing
+// answered in them, whatever the server. Auth is the server's
+// authentication in the latest run that was not an outage, beside its
+// verdict then (Now): "selected NTS" is a server selected with NTS. It is
+// the last column so the others keep their places.
+func writeTrendTable(w io.Writer, trends []agent.Trend, outages map[string]bool, auth map[runServer]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	trend := "Trend (score)"
 	for _, t := range trends {
@@ -158,7 +196,7 @@ func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) err
 			trend = fmt.Sprintf("Trend (score, last %d runs)", sparkRuns)
 		}
 	}
-	fmt.Fprintf(tw, "Server\tAddress\tRuns\tScore\t%s\tOffset(ms)\tJitter(ms)\tSelected\tNow\n", trend)
+	fmt.Fprintf(tw, "Server\tAddress\tRuns\tScore\t%s\tOffset(ms)\tJitter(ms)\tSelected\tNow\tAuth\n", trend)
 	for _, t := range trends {
 		scores := make([]float64, len(t.Points))
 		measured := make([]bool, len(t.Points))
@@ -190,9 +228,10 @@ func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) err
 				spark[i] = outageMark
 			}
 		}
-		score, mo, mj, now := "-", "-", "-", "-"
+		score, mo, mj, now, au := "-", "-", "-", "-", "-"
 		if last != nil {
 			now = string(last.Verdict)
+			au = tableAuth(auth[runServer{last.RunID, t.Address}])
 			if last.Measured {
 				score = fmt.Sprintf("%.1f", last.Score)
 			}
@@ -201,8 +240,8 @@ func writeTrends(w io.Writer, trends []agent.Trend, outages map[string]bool) err
 			mo = fmt.Sprintf("%+.3f", off/float64(n)*1e3)
 			mj = fmt.Sprintf("%.3f", jit/float64(n)*1e3)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", t.Server, t.Address, runs, score,
-			string(spark), mo, mj, sel, runs, now)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", t.Server, t.Address, runs, score,
+			string(spark), mo, mj, sel, runs, now, au)
 	}
 	return tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 )
 
 // writeJSON prints v as indented JSON.
@@ -19,10 +20,12 @@ func writeJSON(w io.Writer, v any) error {
 
 // writeCandidateTable prints the performance table: the seed's columns
 // (Rank Server Offset(ms) Jitter(ms) Stratum Reach(%) Score) plus the
-// address, delay, verdict and reason.
+// address, the authentication (NTS, or - for plain NTP), delay, verdict and
+// reason. Auth sits beside the address: it is how the server is reached,
+// not a measurement; a failed NTS pre-flight is the reason.
 func writeCandidateTable(w io.Writer, rs []agent.CandidateReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Rank\tServer\tAddress\tOffset(ms)\tDelay(ms)\tJitter(ms)\tStratum\tReach(%)\tScore\tVerdict\tReason")
+	fmt.Fprintln(tw, "Rank\tServer\tAddress\tAuth\tOffset(ms)\tDelay(ms)\tJitter(ms)\tStratum\tReach(%)\tScore\tVerdict\tReason")
 	for _, r := range rs {
 		addr, off, delay, jit, stratum, score := "-", "-", "-", "-", "-", "-"
 		if r.Address.IsValid() {
@@ -37,8 +40,8 @@ func writeCandidateTable(w io.Writer, rs []agent.CandidateReport) error {
 		if r.SamplesOK > 1 {
 			jit = fmt.Sprintf("%.3f", r.Jitter*1e3)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n", r.Rank, r.Name, addr, off, delay, jit,
-			stratum, 100*r.ReachRatio, score, r.Verdict, tableReason(r.Reason))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n", r.Rank, r.Name, addr, tableAuth(r.Auth),
+			off, delay, jit, stratum, 100*r.ReachRatio, score, r.Verdict, tableReason(r.Reason))
 	}
 	return tw.Flush()
 }
@@ -50,4 +53,13 @@ func writeCandidateTable(w io.Writer, rs []agent.CandidateReport) error {
 // kept for safety), which the lines below the table say.
 func tableReason(reason string) string {
 	return strings.TrimPrefix(reason, "removed: ")
+}
+
+// tableAuth is a candidate's authentication as the table shows it: NTS for
+// a server used with Network Time Security, - for plain NTP.
+func tableAuth(auth string) string {
+	if auth == discovery.AuthNTS {
+		return "NTS"
+	}
+	return "-"
 }
