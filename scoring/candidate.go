@@ -40,6 +40,7 @@ type Candidate struct {
 	pending  bool // its only failure is "not measured"
 	silent   bool // its only failures are silence (and a blacklisting for it)
 	witness  bool // takes part in the intersection
+	soft     int  // how many of Failed are soft filters (stratum bounds, root distance)
 }
 
 // build fills in everything that depends on c alone and the state.
@@ -86,11 +87,13 @@ func (c *Candidate) build(st *State, now time.Time, cfg *Config) {
 		synced = c.checkSync(fail)
 		if m.Stratum > 0 && m.Stratum < stratumMaxStrat && (m.Stratum < cfg.MinStratum || m.Stratum > cfg.MaxStratum) {
 			fail("stratum %d outside %d..%d", m.Stratum, cfg.MinStratum, cfg.MaxStratum)
+			c.soft++
 		}
 	}
 	distOK := c.RootDist <= cfg.MaxRootDistance
 	if answered && !distOK {
 		fail("root distance %s over the %s limit", fmtSeconds(c.RootDist), fmtSeconds(cfg.MaxRootDistance))
+		c.soft++
 	}
 	if m.ChronydState == StateFalseticker {
 		c.Falseticker = true

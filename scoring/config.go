@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -74,6 +75,8 @@ type Config struct {
 	BlacklistAfterRuns int           `json:"blacklist_after_runs" toml:"blacklist_after_runs"`
 	BlacklistBase      time.Duration `json:"blacklist_base" toml:"blacklist_base"`
 	BlacklistMax       time.Duration `json:"blacklist_max" toml:"blacklist_max"`
+	// Authentication is the NTS policy (AuthPrefer when empty).
+	Authentication AuthPolicy `json:"authentication" toml:"authentication"`
 }
 
 // DefaultConfig returns the defaults above.
@@ -97,6 +100,7 @@ func DefaultConfig() Config {
 		BlacklistAfterRuns: DefaultBlacklistAfterRuns,
 		BlacklistBase:      DefaultBlacklistBase,
 		BlacklistMax:       DefaultBlacklistMax,
+		Authentication:     AuthPrefer,
 	}
 }
 
@@ -167,6 +171,8 @@ func (c *Config) Validate() error {
 		return bad("blacklist_base", c.BlacklistBase, fmt.Sprintf("at least %v", minBlacklistBase))
 	case c.BlacklistMax < c.BlacklistBase:
 		return bad("blacklist_max", c.BlacklistMax, fmt.Sprintf("at least blacklist_base (%v)", c.BlacklistBase))
+	case c.Authentication != "" && !slices.Contains(AuthPolicies, c.Authentication):
+		return bad("authentication", c.Authentication, "prefer, require or off")
 	}
 	return nil
 }

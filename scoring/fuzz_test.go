@@ -40,6 +40,7 @@ func fuzzInput(data []byte) (Config, []Measurement) {
 		cfg.HysteresisPercent = float64(data[2] % 50)
 		cfg.StabilityThreshold = 1 + int(data[3]>>4)%4
 		cfg.MaxChangesPerRun = int(data[3]) % 3
+		cfg.Authentication = AuthPolicies[int(data[2]>>6)%len(AuthPolicies)]
 		data = data[4:]
 	}
 	seen := map[netip.Addr]bool{}
@@ -77,6 +78,9 @@ func fuzzInput(data []byte) (Config, []Measurement) {
 		}
 		if r[15]&1 != 0 {
 			m.Origin = OriginChronyd
+		}
+		if r[15]&2 != 0 {
+			m.Auth = AuthNTS
 		}
 		ms = append(ms, m)
 	}

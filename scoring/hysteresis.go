@@ -73,6 +73,10 @@ func (s *selector) judge(m *Candidate) {
 		s.replaceSilent(m)
 		return
 	}
+	if !m.healthy() {
+		s.replaceSoft(m) // a protected NTS member failing a soft filter
+		return
+	}
 	hidden, atOnce := s.hidden(m)
 	low := m.Score < cfg.MinScore
 	best := s.challenger(m, low)
@@ -88,7 +92,14 @@ func (s *selector) judge(m *Candidate) {
 		best = s.challenger(m, true)
 		beats = best != nil
 	}
-	alone := low && best == nil && len(s.set)-1 >= cfg.minSet()
+	if hidden == "" && !m.nts() && cfg.policy() == AuthRequire {
+		if c := s.challenger(m, true); c != nil {
+			hidden, atOnce, best, beats = "plain NTP (selection.authentication = require)", true, c, true
+		}
+	}
+	// An NTS member never goes alone under the policy: its slot would be
+	// filled with plain NTP.
+	alone := low && best == nil && len(s.set)-1 >= cfg.minSet() && !s.protected(m)
 	if !beats && !alone {
 		if !s.frozen {
 			delete(s.st.Streaks, m.Address)
@@ -101,6 +112,9 @@ func (s *selector) judge(m *Candidate) {
 				best.Score, m.Address, m.Score, cfg.HysteresisPercent)
 		case best != nil:
 			m.Reason = fmt.Sprintf("kept: score %.1f, best challenger %.1f", m.Score, best.Score)
+		case low && s.protected(m):
+			m.Reason = fmt.Sprintf("kept: score %.1f is below min_score %g, but no NTS server can replace it "+
+				"(selection.authentication = %s: never traded for plain NTP)", m.Score, cfg.MinScore, cfg.policy())
 		case low:
 			m.Reason = fmt.Sprintf("kept: score %.1f is below min_score %g, but no eligible server can replace it "+
 				"and the set may not shrink below %d", m.Score, cfg.MinScore, cfg.minSet())
@@ -176,7 +190,12 @@ func (s *selector) hidden(m *Candidate) (why string, atOnce bool) {
 // failure), or keeps it when no server can take its place.
 func (s *selector) replaceSilent(m *Candidate) {
 	failed := strings.Join(m.Failed, "; ")
+	// Silence is a hard failure: an NTS member goes to an NTS server when
+	// there is one, else to any.
 	best := s.challenger(m, true)
+	if best == nil && s.protected(m) {
+		best = s.challengerOf(m, true, false)
+	}
 	delete(s.st.Streaks, m.Address)
 	if best == nil {
 		m.Reason = "kept: " + failed + ", but no eligible server can replace it " +
@@ -190,18 +209,46 @@ func (s *selector) replaceSilent(m *Candidate) {
 
 // challenger is the best eligible server that could take m's place: in
 // rank order, the first that fits the set without m at least as well as
-// m does — or any, when anyFit.
+// m does — or any, when anyFit. An authenticated member under the NTS
+// policy is challenged by NTS servers only; for a plain member an NTS
+// server within hysteresis_percent of the best wins (AuthPrefer).
 func (s *selector) challenger(m *Candidate, anyFit bool) *Candidate {
+	return s.challengerOf(m, anyFit, s.protected(m))
+}
+
+func (s *selector) challengerOf(m *Candidate, anyFit, ntsOnly bool) *Candidate {
 	own, _ := fit(m, s.set, m)
-	for _, c := range s.cands {
-		if !s.eligible(c) {
-			continue
+	ok := func(c *Candidate) bool {
+		if !s.eligible(c) || (ntsOnly && !c.nts()) {
+			return false
 		}
-		if l, _ := fit(c, s.set, m); anyFit || l <= own {
-			return c
+		l, _ := fit(c, s.set, m)
+		return anyFit || l <= own
+	}
+	for _, c := range s.cands {
+		if ok(c) {
+			best, _ := s.preferNTS(c, s.cands, ok)
+			return best
 		}
 	}
 	return nil
+}
+
+// replaceSoft replaces an NTS member that fails only soft filters (kept
+// by members under the policy) with the best NTS server, at once like any
+// filter failure, or keeps it when there is none.
+func (s *selector) replaceSoft(m *Candidate) {
+	failed := strings.Join(m.Failed, "; ")
+	delete(s.st.Streaks, m.Address)
+	best := s.challenger(m, true)
+	if best == nil {
+		m.Reason = fmt.Sprintf("kept: %s, but no NTS server can replace it (selection.authentication = %s: "+
+			"a soft filter never trades authenticated time for plain NTP)", failed, s.cfg.policy())
+		return
+	}
+	s.remove(m, fmt.Sprintf("replaced by %s: %s", best.Address, failed))
+	delete(s.challenge, best)
+	s.add(best, fmt.Sprintf("selected: score %.1f, NTS, replaces %s (%s)", best.Score, m.Address, failed))
 }
 
 func addrOf(c *Candidate) netip.Addr {

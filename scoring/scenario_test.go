@@ -101,14 +101,14 @@ func checkInvariants(t testing.TB, d Decision, ms []Measurement, cfg Config) {
 		}
 		if c.Verdict == Selected {
 			require.Equal(t, d.Smearing, c.Smearing, "no smearing mix: %s", c.Address)
-			if !c.Current || !c.pending && !c.silent {
+			if !c.Current || !c.pending && !c.silent && !(c.nts() && c.softOnly() && cfg.policy() != AuthOff) {
 				require.Empty(t, c.Failed, "a server failing a filter is never selected: %s", c.Address)
 			}
 			if c.silent {
 				require.True(t, strings.HasPrefix(c.Reason, "kept: "), "a silent member is selected only when kept: %s", c.Reason)
 			}
 		}
-		if len(c.Failed) > 0 && !c.pending && !(c.silent && c.Verdict == Selected) {
+		if len(c.Failed) > 0 && !c.pending && !((c.silent || c.softOnly()) && c.Verdict == Selected) {
 			require.Equal(t, Rejected, c.Verdict, "%s: %s", c.Address, c.Reason)
 		}
 	}
@@ -118,12 +118,42 @@ func checkInvariants(t testing.TB, d Decision, ms []Measurement, cfg Config) {
 	// are current members.
 	usable := 0
 	for _, c := range d.Candidates {
-		if c.Pinned || (len(c.Failed) == 0 && c.Smearing == d.Smearing && (c.Score >= cfg.MinScore || c.Current)) {
+		// Under require a plain server that is not a member is not usable.
+		authOK := c.nts() || c.Current || cfg.policy() != AuthRequire
+		if c.Pinned || (len(c.Failed) == 0 && c.Smearing == d.Smearing && authOK && (c.Score >= cfg.MinScore || c.Current)) {
 			usable++
 		}
 	}
 	require.GreaterOrEqual(t, len(d.Selected), min(cfg.minSet(), usable), "set %v, %d usable", d.Selected, usable)
 	require.Equal(t, len(d.Added) > 0 || len(d.Removed) > 0, d.Changed)
+	checkAuthInvariants(t, d, cfg)
+}
+
+// checkAuthInvariants: under prefer and require no NTS member is traded
+// for plain NTP unless it failed a hard filter (silence included), and
+// require adds no plain server.
+func checkAuthInvariants(t testing.TB, d Decision, cfg Config) {
+	t.Helper()
+	if cfg.policy() == AuthOff {
+		return
+	}
+	keepable, ntsSel, plainPinned := 0, 0, 0
+	for _, c := range d.Candidates {
+		switch {
+		case c.Pinned && !c.nts():
+			plainPinned++
+		case c.Pinned:
+		case c.Current && c.nts() && c.Smearing == d.Smearing && !c.silent && (c.healthy() || c.softOnly() || c.pending):
+			keepable++
+		}
+		if c.Verdict == Selected && c.nts() {
+			ntsSel++
+		}
+		if cfg.policy() == AuthRequire && c.Verdict == Selected && !c.Current && !c.Pinned {
+			require.True(t, c.nts(), "require: %s added plain", c.Address)
+		}
+	}
+	require.GreaterOrEqual(t, ntsSel, min(keepable, cfg.SetSize-plainPinned), "NTS members kept: %v", d.Selected)
 }
 
 // Shuffling the measurements changes nothing in the decision or the state.

@@ -49,7 +49,7 @@ func (s *selector) verdictOutside(c *Candidate) Verdict {
 // member of the daemon's own pool.
 func (s *selector) eligible(c *Candidate) bool {
 	return c.Verdict == "" && c.healthy() && c.Score >= s.cfg.MinScore && c.Smearing == s.smearing &&
-		c.DaemonPool == ""
+		c.DaemonPool == "" && s.authOK(c)
 }
 
 // run selects the set in the order the rules are written in doc.go.
@@ -62,6 +62,9 @@ func (s *selector) run() {
 	s.fill()
 	s.hysteresis()
 	s.finish()
+	if n := s.authNote(); n != "" {
+		s.notes = append(s.notes, n)
+	}
 	if n := len(s.set); n < s.cfg.minSet() {
 		s.notes = append(s.notes, fmt.Sprintf("only %d usable server(s): the set is below the minimum of %d", n, s.cfg.minSet()))
 	}
@@ -99,6 +102,9 @@ func (s *selector) members() {
 			c.Verdict, c.Reason = s.verdictOutside(c), "removed: "+s.classMismatch(c)
 		case c.silent:
 			s.add(c, "kept for now: "+strings.Join(c.Failed, "; "))
+		case s.protected(c) && c.softOnly():
+			// Replaced only by an NTS server (see judge).
+			s.add(c, "kept for now: "+strings.Join(c.Failed, "; ")+" (NTS)")
 		case !c.healthy() && !c.pending:
 			c.Verdict, c.Reason = Rejected, "removed: "+strings.Join(c.Failed, "; ")
 		case c.pending:
@@ -112,10 +118,16 @@ func (s *selector) members() {
 // trim drops the lowest-ranked members when the current set is larger
 // than set_size (pinned servers are never dropped), at once: the size is
 // the operator's setting, not a judgement that could flap.
+//
+// Under the NTS policy plain members go first: trimming never keeps a
+// plain source in place of an authenticated one.
 func (s *selector) trim() {
-	for i := len(s.cands) - 1; i >= 0 && len(s.set) > s.cfg.SetSize; i-- {
-		c := s.cands[i]
-		if c.Verdict == Selected && !c.Pinned {
+	for pass := 0; pass < 2; pass++ {
+		for i := len(s.cands) - 1; i >= 0 && len(s.set) > s.cfg.SetSize; i-- {
+			c := s.cands[i]
+			if c.Verdict != Selected || c.Pinned || (pass == 0 && s.protected(c)) {
+				continue
+			}
 			s.remove(c, fmt.Sprintf("removed: the set holds %d and score %.1f ranks below the other members",
 				s.cfg.SetSize, c.Score))
 		}
@@ -126,20 +138,31 @@ func (s *selector) trim() {
 // (an empty slot is no member to protect). It first admits only servers
 // that keep every diversity rule, then relaxes the prefix rule, then the
 // refid rule, then the operator rule, each only for the slots still empty.
+// Under AuthPrefer an NTS server within hysteresis_percent of the best
+// plain one takes the slot first.
 func (s *selector) fill() {
 	for lvl := levelStrict; lvl <= levelNoOperator; lvl++ {
-		for _, c := range s.cands {
-			if len(s.set) >= s.cfg.SetSize {
-				return
+		fits := func(c *Candidate) bool {
+			l, _ := fit(c, s.set, nil)
+			return s.eligible(c) && l <= lvl
+		}
+		for len(s.set) < s.cfg.SetSize {
+			var first *Candidate
+			for _, c := range s.cands {
+				if fits(c) {
+					first = c
+					break
+				}
 			}
-			if !s.eligible(c) {
-				continue
+			if first == nil {
+				break
 			}
+			c, pref := s.preferNTS(first, s.cands, fits)
 			l, why := fit(c, s.set, nil)
-			if l > lvl {
-				continue
-			}
 			r := fmt.Sprintf("selected: score %.1f, rank %d", c.Score, c.Rank)
+			if pref != "" {
+				r += "; " + pref
+			}
 			if l > levelStrict {
 				s.relaxed[l] = true
 				r += fmt.Sprintf("; %s (%s rule relaxed: too few diverse servers)", why, relaxedRule[l])
