@@ -38,7 +38,10 @@
 // a time, in order). Where timesyncd offers SetRuntimeNTPServers (systemd
 // ≥ 251) the servers are applied live over D-Bus, else the unit is
 // restarted; then ServerName and NTPMessage must show a reply from a
-// selected server.
+// selected server. timesyncd has no NTS: a selection with servers to use
+// with NTS is refused (ErrNoNTS) unless TimesyncdConfig.AllowPlain
+// (selection.authentication = off), which writes them as plain NTP with a
+// warning.
 //
 // Detector finds which of the two daemons is active: from systemd's unit
 // states over D-Bus where systemd runs, else from /proc. The agent checks

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -42,7 +43,19 @@ type TimesyncdConfig struct {
 	KeepBackups    int
 	Clock          clock.Clock
 	Log            zerolog.Logger
+	// AllowPlain lets Plan write servers the selection marks NTS as plain
+	// NTP, with a warning in the change: the caller sets it when
+	// selection.authentication = off. Without it Plan refuses them with
+	// ErrNoNTS, since timesyncd has no NTS.
+	AllowPlain bool
 }
+
+// ErrNoNTS is returned by the timesyncd backend's Plan for a selection
+// with servers to use with NTS, unless TimesyncdConfig.AllowPlain:
+// writing them to NTP= would silently trade authenticated time for
+// unauthenticated time.
+var ErrNoNTS = errors.New("systemd-timesyncd cannot authenticate with NTS; use chrony, " +
+	"or set selection.authentication = off to use them unauthenticated")
 
 // Validate checks the configuration, naming the field at fault.
 func (c TimesyncdConfig) Validate() error {
@@ -103,16 +116,40 @@ func (t *Timesyncd) Plan(servers []Server, policy daemon.Policy) (*Change, error
 	if err := checkServers(servers); err != nil {
 		return nil, err
 	}
+	warnings, err := t.checkNTS(servers)
+	if err != nil {
+		return nil, err
+	}
 	old, existed, err := readCurrent(t.cfg.Root, TimesyncdDropIn)
 	if err != nil {
 		return nil, err
 	}
-	c := &Change{Backend: "timesyncd", Servers: servers, Policy: policy}
+	c := &Change{Backend: "timesyncd", Servers: servers, Policy: policy, Warnings: warnings}
 	nb := renderDropIn(serverNames(servers), policy)
 	if !existed || string(old) != string(nb) {
 		c.Files = []FileChange{{Path: TimesyncdDropIn, Old: old, Existed: existed, New: nb}}
 	}
 	return c, nil
+}
+
+// checkNTS refuses servers marked NTS (ErrNoNTS, naming them and where
+// they came from) unless AllowPlain, which writes them plain and says so.
+func (t *Timesyncd) checkNTS(servers []Server) ([]string, error) {
+	var nts []string
+	for _, s := range servers {
+		if s.NTS {
+			nts = append(nts, fmt.Sprintf("%s (%s)", s.Name, originOf(s)))
+		}
+	}
+	if len(nts) == 0 {
+		return nil, nil
+	}
+	list := strings.Join(nts, ", ")
+	if !t.cfg.AllowPlain {
+		return nil, fmt.Errorf("selected with NTS: %s: %w", list, ErrNoNTS)
+	}
+	return []string{fmt.Sprintf("systemd-timesyncd cannot authenticate with NTS: %s written as plain NTP, "+
+		"unauthenticated (selection.authentication = off)", list)}, nil
 }
 
 // PlanRevert computes the change that removes the agent's drop-in.
