@@ -23,14 +23,29 @@ import (
 // restart.
 func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, error) {
 	var done daemon.Applied
+	var named []chronyctl.Source // chronyd's sources with names, for by-name adds
+	read := false
 	for _, s := range p.Add {
-		err := b.add(ctx, s)
+		if byName(s) && !read {
+			var err error
+			if named, err = b.namedSources(ctx); err != nil {
+				return b.undo(ctx, done, fmt.Errorf("adding %s: %w", label(s), err))
+			}
+			read = true
+		}
+		var err error
+		if byName(s) && hasServer(named, s) {
+			// chronyd does not refuse a second source of a name.
+			err = chronyctl.ErrSourceExists
+		} else {
+			err = b.add(ctx, s)
+		}
 		if errors.Is(err, chronyctl.ErrSourceExists) {
-			b.Log.Info().Str("addr", s.Address.String()).Msg("already a source of chronyd")
+			b.Log.Info().Str("addr", s.Address.String()).Str("server", s.Name).Msg("already a source of chronyd")
 			continue
 		}
 		if err != nil {
-			return b.undo(ctx, done, fmt.Errorf("adding %s: %w", s.Address, err))
+			return b.undo(ctx, done, fmt.Errorf("adding %s: %w", label(s), err))
 		}
 		done.Added = append(done.Added, s)
 	}
@@ -65,10 +80,10 @@ func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, err
 	return done, nil
 }
 
-// add sends ADD_SOURCE for one server, by address, with its options
-// (see options).
+// add sends ADD_SOURCE for one server, by address (by name for an NTS
+// server with a hostname: see byName), with its options (see options).
 func (b *Backend) add(ctx context.Context, s daemon.Server) error {
-	r := chronyctl.NewAddSource(chronyctl.TypeServer, s.Address.String())
+	r := chronyctl.NewAddSource(chronyctl.TypeServer, target(s))
 	if s.Port != 0 {
 		r.Port = uint32(s.Port)
 	}
@@ -81,10 +96,10 @@ func (b *Backend) add(ctx context.Context, s daemon.Server) error {
 
 // options are the chrony options of one server, live and in the sources
 // file: SourceOptions, and `nts` for a server to use with NTS (unless
-// SourceOptions says it already). The server is named by its address, and
-// chronyd checks the NTS-KE certificate against the name it was given:
-// such a source works only with a certificate for the address (an IP
-// subjectAltName), until adds of NTS servers go by name.
+// SourceOptions says it already). chronyd checks the NTS-KE certificate
+// against the name it was given, so an NTS server with a hostname is
+// added and written by that name (byName); one known only by its address
+// needs a certificate for the address (an IP subjectAltName).
 func (b *Backend) options(s daemon.Server) string {
 	if !s.NTS || slices.Contains(strings.Fields(b.SourceOptions), "nts") {
 		return b.SourceOptions
@@ -106,7 +121,7 @@ func (b *Backend) remove(ctx context.Context, d daemon.Source) error {
 func (b *Backend) persist(selected []daemon.Server) error {
 	lines := make([]SourceLine, len(selected))
 	for i, s := range selected {
-		lines[i] = SourceLine{Address: s.Address.String(), Port: s.Port, Options: b.options(s)}
+		lines[i] = SourceLine{Address: target(s), Port: s.Port, Options: b.options(s)}
 	}
 	if err := b.File.Write(lines); err != nil {
 		return fmt.Errorf("sources file not written: %w", err)

@@ -24,6 +24,9 @@ type Client interface {
 	Tracking(ctx context.Context) (chronyctl.Tracking, error)
 	AddSource(ctx context.Context, r chronyctl.AddSourceRequest) error
 	DeleteSource(ctx context.Context, a chronyctl.Addr) error
+	// AuthData is REQ_AUTH_DATA (chrony 4.0+): how chronyd authenticates
+	// one source.
+	AuthData(ctx context.Context, a chronyctl.Addr) (chronyctl.AuthData, error)
 }
 
 // Defaults of Config.
@@ -80,8 +83,15 @@ type Backend struct {
 	// NTS are the names of chronyd's `server` lines with `nts` (from its
 	// configuration and sourcedirs, the agent's own file included): such
 	// a source is NTS in Sources, and a rollback re-adds it with `nts`.
+	// chronyd's authdata (NTS mode) marks the others it authenticates,
+	// such as sources added at runtime.
 	NTS []string
-	Log zerolog.Logger
+	// Trust is chronyd's trust for NTS-KE certificates (ntstrustedcerts,
+	// nosystemcert, nocerttimecheck in its configuration): what a
+	// pre-flight of an NTS candidate must verify with. Zero when chronyd's
+	// configuration could not be read.
+	Trust NTSTrust
+	Log   zerolog.Logger
 	// Clock times the waits; nil is the system clock.
 	Clock clock.Clock
 }
@@ -94,7 +104,7 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b := &Backend{Config: cfg, Client: client, Log: log}
 	conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
 	if err == nil {
-		b.Pools, b.NTS = conf.Pools, conf.NTS
+		b.Pools, b.NTS, b.Trust = conf.Pools, conf.NTS, conf.Trust
 	}
 	dir := cfg.SourceDir
 	if dir == "" {
@@ -123,12 +133,14 @@ func (b *Backend) Preview(daemon.Plan) (string, error) { return "", nil }
 
 // Sources returns chronyd's sources with its own statistics for those it
 // has sampled enough, their offsets converted to the agent's convention
-// (see measurement), and each source's reach register and pool.
+// (see measurement), and each source's reach register, pool and
+// authentication (NTS from chronyd's authdata or its configuration).
 func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 	srcs, err := b.Client.Sources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading chronyd's sources: %w", err)
 	}
+	ntsByAuth := b.authenticated(ctx, srcs)
 	// chronyd measures against its own idea of the time; tracking says how
 	// far the system clock is from it. Without tracking (chronyd not
 	// synchronised yet) the correction is taken as zero.
@@ -147,7 +159,7 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 		} else {
 			d.Reach, d.HasReach, d.Poll = s.Reach, true, s.Poll
 			d.Pool = b.poolOf(s.Name)
-			d.NTS = hasName(b.NTS, s.Name) || (d.Address.IsValid() && hasName(b.NTS, d.Address.String()))
+			d.NTS = ntsByAuth[i] || hasName(b.NTS, s.Name) || (d.Address.IsValid() && hasName(b.NTS, d.Address.String()))
 		}
 		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
 			int(s.Stats.Samples) >= b.minSamples() {

@@ -32,6 +32,13 @@ type ChronyConf struct {
 	// with the `nts` option, in the same files: chronyd authenticates
 	// those sources with Network Time Security.
 	NTS []string
+	// Trust is what chronyd verifies NTS-KE servers' certificates with
+	// (ntstrustedcerts set 0, nosystemcert, nocerttimecheck), from
+	// chrony.conf and what it includes (not the sourcedirs, where chronyd
+	// takes only source directives).
+	Trust NTSTrust
+
+	inSourceDir bool // reading a sourcedir's *.sources file
 }
 
 // HasNTS says whether a `server` line for name (a hostname or an IP
@@ -70,6 +77,7 @@ func ReadChronyConf(path string) (*ChronyConf, error) {
 	if err := c.read(path, 0); err != nil {
 		return nil, err
 	}
+	c.inSourceDir = true
 	for _, f := range confdir.Files(c.SourceDirs, ".sources", nil) {
 		// A sourcedir file that cannot be read is chronyd's problem to
 		// report; it only means its pools are not known here.
@@ -99,7 +107,11 @@ func (c *ChronyConf) read(path string, depth int) error {
 		if len(fields) == 0 || strings.ContainsAny(fields[0][:1], "#!;%") {
 			continue
 		}
-		switch strings.ToLower(fields[0]) {
+		directive := strings.ToLower(fields[0])
+		if !c.inSourceDir && c.Trust.parse(directive, fields[1:]) {
+			continue
+		}
+		switch directive {
 		case "pool":
 			if len(fields) > 1 {
 				c.Pools = append(c.Pools, fields[1])

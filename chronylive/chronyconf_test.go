@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 )
 
@@ -60,4 +61,50 @@ func TestReadChronyConfErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.PersistentSourceDir()
 	require.ErrorContains(t, err, "sourcedir /etc/chrony/sources.d")
+}
+
+// TestReadChronyConfNTSTrust: the trust for sources without certset is
+// set 0's ntstrustedcerts (with or without the set ID), nosystemcert and
+// nocerttimecheck N > 0 (the last one wins), from chrony.conf and what it
+// includes, not from sourcedirs.
+func TestReadChronyConfNTSTrust(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf string
+		want       NTSTrust
+	}{
+		{name: "none", conf: "server nts.example.org nts\n"},
+		{name: "sets", conf: "ntstrustedcerts /etc/chrony/a.crt\nntstrustedcerts 0 /etc/chrony/certs.d\n" +
+			"ntstrustedcerts 1 /etc/chrony/other.crt\nNTSTRUSTEDCERTS 00 /etc/chrony/b.crt\nntstrustedcerts x /bad\n" +
+			"ntstrustedcerts\n",
+			want: NTSTrust{TrustedCerts: []string{"/etc/chrony/a.crt", "/etc/chrony/certs.d", "/etc/chrony/b.crt"}}},
+		{name: "nosystemcert", conf: "nosystemcert\nntstrustedcerts /etc/chrony/a.crt\n",
+			want: NTSTrust{TrustedCerts: []string{"/etc/chrony/a.crt"}, NoSystemCert: true}},
+		{name: "nocerttimecheck", conf: "nocerttimecheck 1\n",
+			want: NTSTrust{NoCertTimeCheck: true, NoCertTimeCheckUpdates: 1}},
+		{name: "nocerttimecheck 0 is the default", conf: "nocerttimecheck 3\nnocerttimecheck 0\n"},
+		{name: "last nocerttimecheck wins", conf: "nocerttimecheck 0\nnocerttimecheck 5\nnocerttimecheck -1\n",
+			want: NTSTrust{NoCertTimeCheck: true, NoCertTimeCheckUpdates: 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := t.TempDir()
+			conf := filepath.Join(d, "chrony.conf")
+			write(t, conf, tc.conf)
+			c, err := ReadChronyConf(conf)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.Trust)
+		})
+	}
+
+	d := t.TempDir()
+	conf := filepath.Join(d, "chrony.conf")
+	write(t, conf, "include "+d+"/inc/*.conf\nsourcedir "+d+"/sources.d\n")
+	write(t, filepath.Join(d, "inc", "nts.conf"), "ntstrustedcerts /etc/chrony/lab.crt\nnocerttimecheck 1\n")
+	write(t, filepath.Join(d, "sources.d", "x.sources"), "server a.example.org nts\nntstrustedcerts /ignored.crt\nnosystemcert\n")
+	c, err := ReadChronyConf(conf)
+	require.NoError(t, err)
+	require.Equal(t, NTSTrust{TrustedCerts: []string{"/etc/chrony/lab.crt"}, NoCertTimeCheck: true, NoCertTimeCheckUpdates: 1}, c.Trust)
+	require.Equal(t, []string{"a.example.org"}, c.NTS)
+
+	b := New(nil, Config{ChronyConf: conf}, zerolog.Nop())
+	require.Equal(t, c.Trust, b.Trust, "the backend carries it for the pre-flight")
 }

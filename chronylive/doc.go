@@ -13,6 +13,13 @@
 // chronyd comes back with it and `reload sources` neither duplicates nor
 // drops a source.
 //
+// Network Time Security: a server marked NTS is added, persisted and
+// re-added with `nts`; one with a hostname goes to chronyd by that name,
+// whose NTS-KE certificate check needs it, and is then found, written and
+// deleted by name (byname.go). Sources marks the sources chronyd's
+// authdata shows NTS, and those chrony.conf names with `nts`; Backend.Trust
+// is chrony.conf's certificate trust, for a pre-flight of NTS candidates.
+//
 // The backend consumes chronyd through the small Client interface
 // (*chronyctl.Client satisfies it), and times its waits on an injected
 // clock, so every failure path (an add refused half-way, a delete that

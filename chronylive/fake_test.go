@@ -1,11 +1,13 @@
 package chronylive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,14 +44,38 @@ type fakeChronyd struct {
 	dead       bool                 // every request fails with errDead
 	noSelect   bool                 // chronyd never selects a source
 	leap       chronyctl.LeapStatus // tracking's leap status
+
+	// Names: a source added by name is ID#n until resolveAfter has passed,
+	// then at resolve[lower-case name] (a name not there never resolves);
+	// resolving to an address chronyd has already drops it, as chronyd's
+	// NSR does.
+	resolve      map[string]netip.Addr
+	resolveAfter time.Duration
+	nextID       uint32
+
+	// authdata: a source added with nts, or in authNTS, is NTS; authErr
+	// fails every AUTH_DATA (a chronyd without the request).
+	authNTS   map[netip.Addr]bool
+	authErr   error
+	authCalls int
 }
 
 type fakeSource struct {
-	addr    netip.Addr
+	addr    netip.Addr // invalid until a by-name source resolves
 	port    uint32
 	addedAt time.Time
 	flags   uint32
 	samples uint32 // sourcestats' sample count
+	name    string // the name it was added by ("": its address)
+	id      uint32 // its ID# while unresolved
+}
+
+// address is chronyd's address of s: its IP, or ID#n while unresolved.
+func (s *fakeSource) address() chronyctl.Addr {
+	if s.addr.IsValid() {
+		return chronyctl.AddrFromIP(s.addr)
+	}
+	return chronyctl.IDAddr(s.id)
 }
 
 // newFake starts a chronyd with the given sources, all reachable, sampled
@@ -57,7 +83,7 @@ type fakeSource struct {
 func newFake(initial ...string) *fakeChronyd {
 	f := &fakeChronyd{clock: clocktest.NewStepper(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)),
 		silent: map[netip.Addr]bool{}, falseticker: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
-		answerAfter: 2 * time.Second}
+		answerAfter: 2 * time.Second, resolve: map[string]netip.Addr{}, authNTS: map[netip.Addr]bool{}}
 	for _, a := range initial {
 		f.sources = append(f.sources, &fakeSource{addr: netip.MustParseAddr(a), port: 123,
 			addedAt: f.clock.Now().Add(-time.Hour), samples: 8})
@@ -67,7 +93,25 @@ func newFake(initial ...string) *fakeChronyd {
 }
 
 func (f *fakeChronyd) reachable(s *fakeSource) bool {
-	return !f.silent[s.addr] && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+	return s.addr.IsValid() && !f.silent[s.addr] && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+}
+
+// resolveLocked resolves the by-name sources whose time has come; call
+// with mu held.
+func (f *fakeChronyd) resolveLocked() {
+	for i := 0; i < len(f.sources); i++ {
+		s := f.sources[i]
+		a, ok := f.resolve[strings.ToLower(s.name)]
+		if s.addr.IsValid() || !ok || f.clock.Now().Before(s.addedAt.Add(f.resolveAfter)) {
+			continue
+		}
+		if f.index(a) >= 0 {
+			f.sources = slices.Delete(f.sources, i, i+1)
+			i--
+			continue
+		}
+		s.addr = a
+	}
 }
 
 // reachableCount counts the sources that answer now; call with mu held.
@@ -91,11 +135,12 @@ func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]
 	if f.dead {
 		return nil, errDead
 	}
+	f.resolveLocked()
 	f.low = min(f.low, f.reachableCount())
 	var out []chronyctl.Source
 	selected := false
 	for i, s := range f.sources {
-		src := chronyctl.Source{Index: i, Address: chronyctl.AddrFromIP(s.addr), Name: s.addr.String(),
+		src := chronyctl.Source{Index: i, Address: s.address(), Name: cmp.Or(s.name, s.addr.String()),
 			Mode: chronyctl.ModeServer, State: chronyctl.StateUnusable, Stratum: 2, Poll: 6}
 		if f.reachable(s) {
 			src.Reach = 0o377
@@ -145,13 +190,21 @@ func (f *fakeChronyd) AddSource(_ context.Context, r chronyctl.AddSourceRequest)
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("%w (%w)", chronyctl.ErrInvalid, err)
 	}
-	a := netip.MustParseAddr(r.Name)
+	f.added = append(f.added, r)
+	a, err := netip.ParseAddr(r.Name)
+	if err != nil {
+		// By name: chronyd takes it at once and resolves it later.
+		f.nextID++
+		f.sources = append(f.sources, &fakeSource{name: r.Name, id: f.nextID, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags})
+		f.calls = append(f.calls, "add "+r.Name)
+		return nil
+	}
 	if f.index(a) >= 0 {
+		f.added = f.added[:len(f.added)-1]
 		return chronyctl.ErrSourceExists
 	}
 	f.sources = append(f.sources, &fakeSource{addr: a, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags})
 	f.calls = append(f.calls, "add "+a.String())
-	f.added = append(f.added, r)
 	return nil
 }
 
@@ -164,12 +217,13 @@ func (f *fakeChronyd) DeleteSource(_ context.Context, a chronyctl.Addr) error {
 	if err := f.failDelete[a.IP]; err != nil {
 		return err
 	}
-	i := f.index(a.IP)
+	f.resolveLocked()
+	i := slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.address() == a })
 	if i < 0 {
 		return chronyctl.ErrNoSuchSource
 	}
 	f.sources = slices.Delete(f.sources, i, i+1)
-	f.calls = append(f.calls, "delete "+a.IP.String())
+	f.calls = append(f.calls, "delete "+a.String())
 	f.low = min(f.low, f.reachableCount())
 	return nil
 }
@@ -178,13 +232,40 @@ func (f *fakeChronyd) index(a netip.Addr) int {
 	return slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.addr == a })
 }
 
+// AuthData is NTS for a source added with nts or in authNTS, else none;
+// authErr fails it.
+func (f *fakeChronyd) AuthData(_ context.Context, a chronyctl.Addr) (chronyctl.AuthData, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authCalls++
+	switch {
+	case f.dead:
+		return chronyctl.AuthData{}, errDead
+	case f.authErr != nil:
+		return chronyctl.AuthData{}, f.authErr
+	}
+	i := slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.address() == a })
+	if i < 0 {
+		return chronyctl.AuthData{}, chronyctl.ErrNoSuchSource
+	}
+	s := f.sources[i]
+	if s.flags&chronyctl.FlagNTS != 0 || f.authNTS[s.addr] {
+		return chronyctl.AuthData{Mode: chronyctl.AuthNTS, KeyType: 30, KeyLength: 128, Cookies: 8, CookieLength: 64}, nil
+	}
+	return chronyctl.AuthData{Mode: chronyctl.AuthNone, LastKEAgo: chronyctl.NoKeyExchange}, nil
+}
+
 // set is chronyd's sources now, sorted, whatever state the fake is in.
 func (f *fakeChronyd) set() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
 	for _, s := range f.sources {
-		out = append(out, s.addr.String())
+		if s.addr.IsValid() {
+			out = append(out, s.addr.String())
+		} else {
+			out = append(out, s.name)
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -24,6 +24,15 @@ func ntsOf(f *fakeChronyd) map[string][]bool {
 	return out
 }
 
+// ntsByAddress marks p's first server NTS, known by its address alone
+// (its name the IP literal): it is added by address.
+func ntsByAddress(p daemon.Plan) daemon.Plan {
+	for _, s := range []*daemon.Server{&p.Add[0], &p.Selected[0]} {
+		s.NTS, s.Name = true, s.Address.String()
+	}
+	return p
+}
+
 // TestApplyKeepsNTS: a server marked NTS is added with `nts` and written
 // with it; the others get the source options alone.
 func TestApplyKeepsNTS(t *testing.T) {
@@ -39,8 +48,7 @@ func TestApplyKeepsNTS(t *testing.T) {
 			f := newFake(old1, old2)
 			b := backend(t, f)
 			b.SourceOptions = tc.options
-			p := replace()
-			p.Add[0].NTS, p.Selected[0].NTS = true, true
+			p := ntsByAddress(replace())
 			res, err := b.Apply(t.Context(), p)
 			require.NoError(t, err)
 			require.False(t, res.RolledBack)
@@ -131,8 +139,7 @@ func TestSilentNTSSourceSaysWhy(t *testing.T) {
 	f.silent[netip.MustParseAddr(new1)] = true
 	b := backend(t, f)
 	b.AnswerTimeout = 2 * time.Second
-	p := replace()
-	p.Add[0].NTS, p.Selected[0].NTS = true, true
+	p := ntsByAddress(replace())
 	res, err := b.Apply(t.Context(), p)
 	require.NoError(t, err)
 	require.True(t, res.RolledBack)

@@ -29,7 +29,8 @@ func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (dae
 	var errs []error
 	var readded []daemon.Server
 	for _, d := range done.Removed {
-		// A source configured with NTS comes back with `nts`.
+		// A source configured with NTS comes back with `nts` (by its name
+		// when it has a hostname, as chrony.conf named it).
 		s := daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS}
 		err := b.add(rctx, s)
 		switch {
@@ -44,9 +45,15 @@ func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (dae
 		b.Log.Warn().Err(err).Msg("rolling back: the re-added sources have not all answered; deleting the new ones anyway")
 	}
 	for _, s := range done.Added {
-		err := b.Client.DeleteSource(rctx, chronyctl.AddrFromIP(s.Address))
+		var err error
+		if byName(s) {
+			// By whatever address or ID# chronyd has for the name.
+			err = b.deleteNamed(rctx, s.Name)
+		} else {
+			err = b.Client.DeleteSource(rctx, chronyctl.AddrFromIP(s.Address))
+		}
 		if err != nil && !errors.Is(err, chronyctl.ErrNoSuchSource) {
-			errs = append(errs, fmt.Errorf("removing %s: %w", s.Address, err))
+			errs = append(errs, fmt.Errorf("removing %s: %w", label(s), err))
 		}
 	}
 	out := daemon.Applied{RolledBack: true, Reason: why.Error()}

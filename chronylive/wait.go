@@ -3,6 +3,7 @@ package chronylive
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
@@ -20,27 +21,41 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 	if len(added) == 0 {
 		return nil
 	}
+	// A by-name source is found by its name (chronyd's address for it
+	// may not be the one probed): read the names then.
+	var parts chronyctl.Parts
+	if slices.ContainsFunc(added, byName) {
+		parts = chronyctl.PartName
+	}
 	clk := clock.Or(b.Clock)
 	deadline := clk.Now().Add(b.answerTimeout())
 	for {
-		srcs, err := b.Client.SourcesParts(ctx, 0)
+		srcs, err := b.Client.SourcesParts(ctx, parts)
 		if err != nil {
 			return fmt.Errorf("waiting for new sources to answer: %w", err)
 		}
 		byAddr := map[string]*chronyctl.Source{}
+		named := map[string]*chronyctl.Source{} // by canonical name, the most advanced of a name
 		for i := range srcs {
-			byAddr[srcs[i].Address.String()] = &srcs[i]
+			src := &srcs[i]
+			byAddr[src.Address.String()] = src
+			if n := canonicalName(src.Name); src.Name != "" && (named[n] == nil || ahead(src, named[n])) {
+				named[n] = src
+			}
 		}
 		var silent, unusable []string
 		nts := false
 		for _, s := range added {
 			src := byAddr[s.Address.String()]
+			if byName(s) {
+				src = named[canonicalName(s.Name)]
+			}
 			switch {
 			case src == nil || src.Reach == 0:
-				silent = append(silent, s.Address.String())
+				silent = append(silent, label(s))
 				nts = nts || s.NTS
 			case !selectable(src.State):
-				unusable = append(unusable, fmt.Sprintf("%s (%c)", s.Address, src.State.Char()))
+				unusable = append(unusable, fmt.Sprintf("%s (%c)", label(s), src.State.Char()))
 			}
 		}
 		if len(silent)+len(unusable) == 0 {
@@ -70,6 +85,15 @@ func ntsHint(nts bool) string {
 	}
 	return " (added with nts: a chronyd built without NTS support (`chronyd -v` shows -NTS) or a failed NTS key " +
 		"exchange (`chronyc -n authdata`) never answers)"
+}
+
+// ahead says source a is further on than b: selectable, or else
+// answering, where b is not.
+func ahead(a, b *chronyctl.Source) bool {
+	if selectable(a.State) != selectable(b.State) {
+		return selectable(a.State)
+	}
+	return a.Reach != 0 && b.Reach == 0
 }
 
 // selectable says chronyd may select a source in this state.

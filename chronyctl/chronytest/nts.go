@@ -41,8 +41,14 @@ const (
 // CertOptions configure MakeCert.
 type CertOptions struct {
 	Kind CertKind
-	IP   netip.Addr // the subjectAltName IP address
+	IP   netip.Addr // the subjectAltName IP address (none when invalid)
 	Now  time.Time  // the validity is around it; zero means time.Now()
+	// DNSNames are subjectAltName DNS names beside IP (the first is the
+	// common name), for a client that adds the server by name: chronyd
+	// checks the certificate against the name it was given.
+	DNSNames []string
+	// IPs are further subjectAltName IP addresses.
+	IPs []netip.Addr
 }
 
 // Cert is a certificate and key in PEM files.
@@ -55,7 +61,8 @@ type Cert struct {
 }
 
 // MakeCert writes a self-signed ECDSA P-256 certificate (CA and server
-// usage, subjectAltName o.IP) and its PKCS#8 key into dir.
+// usage, subjectAltName o.IP, o.IPs and o.DNSNames) and its PKCS#8 key
+// into dir.
 func MakeCert(t testing.TB, dir string, o CertOptions) *Cert {
 	t.Helper()
 	if o.Now.IsZero() {
@@ -66,20 +73,34 @@ func MakeCert(t testing.TB, dir string, o CertOptions) *Cert {
 	if o.Kind == CertExpired {
 		c.NotBefore, c.NotAfter = o.Now.Add(-48*time.Hour), o.Now.Add(-24*time.Hour)
 	}
-	if err := writeCert(c.CertFile, c.KeyFile, o.IP.String(), o.IP, c.NotBefore, c.NotAfter); err != nil {
+	san := subjectAltName{dns: o.DNSNames, ips: o.IPs}
+	if o.IP.IsValid() {
+		san.ips = append([]netip.Addr{o.IP}, o.IPs...)
+	}
+	cn := o.IP.String()
+	if len(o.DNSNames) > 0 {
+		cn = o.DNSNames[0]
+	}
+	if err := writeCert(c.CertFile, c.KeyFile, cn, san, c.NotBefore, c.NotAfter); err != nil {
 		t.Fatalf("chronytest: %v", err)
 	}
 	c.TrustFile = c.CertFile
 	if o.Kind == CertUntrusted {
 		c.TrustFile = filepath.Join(dir, "other-ca.crt")
-		if err := writeCert(c.TrustFile, filepath.Join(dir, "other-ca.key"), "unrelated chronytest CA", o.IP, c.NotBefore, c.NotAfter); err != nil {
+		if err := writeCert(c.TrustFile, filepath.Join(dir, "other-ca.key"), "unrelated chronytest CA", san, c.NotBefore, c.NotAfter); err != nil {
 			t.Fatalf("chronytest: %v", err)
 		}
 	}
 	return c
 }
 
-func writeCert(certFile, keyFile, cn string, ip netip.Addr, notBefore, notAfter time.Time) error {
+// subjectAltName is a certificate's names.
+type subjectAltName struct {
+	dns []string
+	ips []netip.Addr
+}
+
+func writeCert(certFile, keyFile, cn string, san subjectAltName, notBefore, notAfter time.Time) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -93,11 +114,14 @@ func writeCert(certFile, keyFile, cn string, ip netip.Addr, notBefore, notAfter 
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"ntp-optimizer chronytest"}},
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
-		IPAddresses:           []net.IP{ip.AsSlice()},
+		DNSNames:              san.dns,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+	}
+	for _, ip := range san.ips {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -126,14 +150,25 @@ type NTSServerOptions struct {
 	// NAK makes the key exchange send clients to another NTS server's NTP
 	// port (NTSServer.NAKServer), which cannot decrypt this server's
 	// cookies and answers NTS NAK.
-	NAK    bool
-	Config []string // extra chrony.conf lines
+	NAK bool
+	// Localhost makes the server listen on 127.0.0.1 and ::1 (NTP and
+	// NTS-KE on the same random ports on both) with a certificate for the
+	// DNS name localhost alone (no IP address: only a client that adds it
+	// by the name "localhost" verifies it). Its resolver may give either
+	// address: the host's /etc/hosts has only 127.0.0.1, the 4.6 chroot's
+	// ::1 too, and chronyd 4.6 there goes to ::1. Addr is 127.0.0.1 and
+	// Name "localhost" then. Not with KEOnly or NAK.
+	Localhost bool
+	Config    []string // extra chrony.conf lines
 }
 
 // NTSServer is a chronyd serving NTS-KE and NTP on a random loopback
 // address.
 type NTSServer struct {
 	*Daemon
+	// Name is the DNS name its certificate holds ("localhost" with
+	// Localhost; "" otherwise, the certificate holds Addr).
+	Name    string
 	Addr    netip.Addr
 	Port    int // NTP (UDP)
 	NTSPort int // NTS-KE (TCP)
@@ -155,8 +190,8 @@ const ntsReadyTimeout = 5 * time.Second
 func StartNTSServer(t testing.TB, o NTSServerOptions) *NTSServer {
 	t.Helper()
 	NeedNTS(t, o.Version)
-	if o.NAK && o.KEOnly {
-		t.Fatalf("chronytest: NTSServerOptions: NAK and KEOnly exclude each other")
+	if o.NAK && o.KEOnly || o.Localhost && (o.NAK || o.KEOnly) {
+		t.Fatalf("chronytest: NTSServerOptions: NAK, KEOnly and Localhost exclude each other")
 	}
 	var nak *NTSServer
 	extra := o.Config
@@ -172,11 +207,26 @@ func StartNTSServer(t testing.TB, o NTSServerOptions) *NTSServer {
 	for try := 1; ; try++ {
 		addr := randomLoopback()
 		dir := tempDir(t, o.Version)
-		cert := MakeCert(t, dir, CertOptions{Kind: o.Kind, IP: addr, Now: o.Now})
+		co := CertOptions{Kind: o.Kind, IP: addr, Now: o.Now}
+		var binds []string
+		if o.Localhost {
+			addr = netip.MustParseAddr("127.0.0.1")
+			// The name alone: a client that adds the server by address
+			// fails the certificate check.
+			co.IP, co.DNSNames = netip.Addr{}, []string{"localhost"}
+			binds = []string{"bindaddress ::1", "allow ::1"}
+		}
+		cert := MakeCert(t, dir, co)
 		port, ntsPort := freePortOn(t, addr), freeTCPPortOn(t, addr)
 		if nak != nil {
 			// The port the key exchange announces is this server's own.
 			port = nak.Port
+		}
+		if o.Localhost && !freeOn(ipv6Loopback, port, ntsPort) {
+			if try == startTries {
+				t.Fatalf("chronytest: no ports free on both 127.0.0.1 and ::1 after %d tries", try)
+			}
+			continue
 		}
 		dump := filepath.Join(dir, "ntsdump")
 		if err := os.Mkdir(dump, 0o700); err != nil {
@@ -193,9 +243,17 @@ func StartNTSServer(t testing.TB, o NTSServerOptions) *NTSServer {
 			"ntsdumpdir " + dump,
 			"ntsprocesses 0",
 		}
-		d := start(t, o.Version, Options{Version: o.Version, Config: extra}, base)
-		if waitTCP(netip.AddrPortFrom(addr, uint16(ntsPort)), ntsReadyTimeout) {
+		d := start(t, o.Version, Options{Version: o.Version, Config: extra}, append(base, binds...))
+		ready := waitTCP(netip.AddrPortFrom(addr, uint16(ntsPort)), ntsReadyTimeout)
+		if ready && o.Localhost {
+			ready = waitTCP(netip.AddrPortFrom(ipv6Loopback, uint16(ntsPort)), ntsReadyTimeout) &&
+				!freeOn(addr, port, 0) && !freeOn(ipv6Loopback, port, 0)
+		}
+		if ready {
 			s := &NTSServer{Daemon: d, Addr: addr, Port: port, NTSPort: ntsPort, Cert: cert, NTPAddr: addr, NAKServer: nak}
+			if o.Localhost {
+				s.Name = "localhost"
+			}
 			switch {
 			case o.NAK:
 				s.NTPAddr = nak.Addr
@@ -264,6 +322,29 @@ func freeTCPPortOn(t testing.TB, addr netip.Addr) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ipv6Loopback is ::1.
+var ipv6Loopback = netip.IPv6Loopback()
+
+// freeOn says UDP port udp (when non-zero) and TCP port tcp (when
+// non-zero) are free on addr now.
+func freeOn(addr netip.Addr, udp, tcp int) bool {
+	if udp != 0 {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(udp))))
+		if err != nil {
+			return false
+		}
+		_ = c.Close()
+	}
+	if tcp != 0 {
+		l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(tcp))))
+		if err != nil {
+			return false
+		}
+		_ = l.Close()
+	}
+	return true
 }
 
 // waitTCP waits until something accepts on a.

@@ -2,6 +2,8 @@ package chronytest_test
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +106,49 @@ func TestNTSKEOnlyAndNAK(t *testing.T) {
 				t.Fatalf("not seen within 10 s:\n%s\n%s\n%s", d.Chronyc(t, "-n", "authdata", "-a"), d.Chronyc(t, "-n", "sources", "-a"), d.Log())
 			})
 		}
+	}
+}
+
+// TestNTSLocalhost: a Localhost server's certificate names only
+// "localhost": a client that has it by that name synchronises over NTS
+// (at 127.0.0.1 or ::1, as its resolver says), one that has it by
+// address fails the certificate check.
+func TestNTSLocalhost(t *testing.T) {
+	for _, v := range chronytest.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			t.Parallel()
+			srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v, Localhost: true})
+			require.Equal(t, "localhost", srv.Name)
+			line := fmt.Sprintf("port %d nts ntsport %d iburst minpoll -2 maxpoll -2", srv.Port, srv.NTSPort)
+			byName := chronytest.Start(t, chronytest.Options{Version: v,
+				Config: []string{"ntstrustedcerts " + srv.Cert.TrustFile, "server localhost " + line}})
+			byAddr := chronytest.Start(t, chronytest.Options{Version: v,
+				Config: []string{"ntstrustedcerts " + srv.Cert.TrustFile, "server 127.0.0.1 " + line}})
+			ctx := context.Background()
+			named, addressed := byName.Client(t), byAddr.Client(t)
+			deadline := time.Now().Add(20 * time.Second)
+			synced, refused := false, false
+			for time.Now().Before(deadline) && !(synced && refused) {
+				if !synced {
+					srcs, err := named.SourcesParts(ctx, 0)
+					require.NoError(t, err)
+					require.Len(t, srcs, 1)
+					if srcs[0].Address.IP.IsValid() {
+						ad, err := named.AuthData(ctx, srcs[0].Address)
+						require.NoError(t, err)
+						synced = ad.Mode == chronyctl.AuthNTS && ad.Cookies > 0 && srcs[0].Reach != 0
+					}
+				}
+				if !refused {
+					ad, err := addressed.AuthData(ctx, chronyctl.AddrFromIP(netip.MustParseAddr("127.0.0.1")))
+					require.NoError(t, err)
+					require.Zero(t, ad.Cookies, "cookies for an address the certificate does not name")
+					refused = ad.KEAttempts > 0 && ad.HasNoKeys() && strings.Contains(byAddr.Log(), "does not match")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			require.True(t, synced, "by name:\n%s\n%s", byName.Chronyc(t, "-n", "authdata", "-a"), byName.Log())
+			require.True(t, refused, "by address:\n%s", byAddr.Log())
+		})
 	}
 }
