@@ -78,6 +78,7 @@ type Selection struct {
 	MaxChangesPerRun   int      `toml:"max_changes_per_run" flag:"max-changes" usage:"most score-driven replacements per run (failing servers are always replaced)"`
 	MaxRootDistance    Duration `toml:"max_root_distance" flag:"max-root-distance" unit:"s" usage:"reject servers whose root distance exceeds this"`
 	BlacklistAfter     int      `toml:"blacklist_after_runs" flag:"blacklist-after" usage:"blacklist an address after this many consecutive runs without a reply"`
+	Authentication     string   `toml:"authentication" flag:"authentication" usage:"NTS policy: prefer (never trade an NTS source for plain NTP on score), require (select NTS servers only) or off"`
 }
 
 // Geographic chooses pool zones from the system timezone.
@@ -172,6 +173,7 @@ func Default() Config {
 			MaxChangesPerRun:   1,
 			MaxRootDistance:    Duration(1500 * time.Millisecond),
 			BlacklistAfter:     3,
+			Authentication:     "prefer",
 		},
 		Geographic: Geographic{AutoDetect: true, PreferRegional: true, FallbackToGlobal: true},
 		Notifications: Notifications{

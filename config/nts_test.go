@@ -34,3 +34,30 @@ func TestServersAndKeepTakeNTS(t *testing.T) {
 	require.Equal(t, []string{"time.cloudflare.com nts", "ntp1.example.org"}, d.Servers)
 	require.Equal(t, []string{"nts.netnod.se:123 nts"}, d.Keep)
 }
+
+// TestAuthenticationPolicy: selection.authentication is prefer by default,
+// takes require and off, refuses anything else naming the key, and reaches
+// scoring and the timesyncd backend.
+func TestAuthenticationPolicy(t *testing.T) {
+	l, err := Load(writeFile(t, ""), true)
+	require.NoError(t, err)
+	require.Equal(t, "prefer", string(l.Config.Scoring().Authentication))
+	require.False(t, l.Config.Timesyncd().AllowPlain)
+
+	for _, v := range []string{"require", "off"} {
+		l, err := Load(writeFile(t, "[selection]\nauthentication = \""+v+"\"\n"), true)
+		require.NoError(t, err)
+		require.NoError(t, l.Validate())
+		require.Equal(t, v, string(l.Config.Scoring().Authentication))
+		sc := l.Config.Scoring()
+		require.NoError(t, sc.Validate())
+		require.Equal(t, v == "off", l.Config.Timesyncd().AllowPlain)
+	}
+	p := writeFile(t, "[selection]\nauthentication = \"maybe\"\n")
+	l, err = Load(p, true)
+	require.NoError(t, err)
+	err = l.Validate()
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "selection.authentication")
+	require.ErrorContains(t, err, "prefer, require, off")
+}

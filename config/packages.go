@@ -70,6 +70,12 @@ func (c *Config) NTPD() fallback.NTPDConfig {
 	return fallback.NTPDConfig{ConfPath: c.Paths.NTPConf}
 }
 
+// Timesyncd returns the timesyncd backend's configuration: it may write
+// servers listed with nts as plain NTP only under authentication = off.
+func (c *Config) Timesyncd() fallback.TimesyncdConfig {
+	return fallback.TimesyncdConfig{AllowPlain: c.Selection.Authentication == string(scoring.AuthOff)}
+}
+
 // Scoring returns the [selection] section as scoring's configuration.
 func (c *Config) Scoring() scoring.Config {
 	s := c.Selection
@@ -88,6 +94,7 @@ func (c *Config) Scoring() scoring.Config {
 	sc.StabilityThreshold = s.StabilityThreshold
 	sc.MaxChangesPerRun = s.MaxChangesPerRun
 	sc.BlacklistAfterRuns = s.BlacklistAfter
+	sc.Authentication = scoring.AuthPolicy(s.Authentication)
 	return sc
 }
 

@@ -84,6 +84,7 @@ func (c *Config) validate(chosen func(path string) bool) error {
 
 	oneOf("policy", c.Policy, "converge", "add-only")
 	oneOf("backend", c.Backend, "auto", "chrony", "ntpd", "timesyncd")
+	oneOf("selection.authentication", c.Selection.Authentication, "prefer", "require", "off")
 	// Relative, it would depend on each run's working directory (the
 	// timer's is /).
 	check("paths.state_dir", filepath.IsAbs(c.Paths.StateDir), "an absolute path")
