@@ -118,3 +118,41 @@ func TestApplyNTSByNameReal(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackNTSByNameReal: against a real chronyd 4.3 and 4.6 with
+// `minsources 2`, replacing the plain source with the by-name NTS one
+// leaves chronyd unable to select: the rollback re-adds the plain source
+// and deletes the NTS one by the address chronyd resolved "localhost" to.
+func TestRollbackNTSByNameReal(t *testing.T) {
+	for _, v := range chronytest.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			t.Parallel()
+			srv := chronytest.StartNTSServer(t, chronytest.NTSServerOptions{Version: v, Localhost: true})
+			plain := chronytest.StartServer(t, chronytest.ServerOptions{Version: v})
+			d := chronytest.Start(t, chronytest.Options{Version: v, SourceDir: true,
+				Config: []string{"minsources 2", "ntstrustedcerts " + srv.Cert.TrustFile, plain.Line(labPoll)}})
+			c := d.Client(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			b := New(c, Config{ChronyConf: d.Conf(), SourceOptions: fmt.Sprintf("%s ntsport %d", labPoll, srv.NTSPort),
+				VerifyTimeout: 3 * time.Second}, zerolog.New(zerolog.NewTestWriter(t)))
+			before, err := b.Sources(ctx)
+			require.NoError(t, err)
+			require.Len(t, before, 1)
+
+			want := daemon.Server{Name: srv.Name, Address: netip.MustParseAddr("127.0.0.1"), Port: srv.Port, NTS: true}
+			res, err := b.Apply(ctx, daemon.Plan{Selected: []daemon.Server{want}, Add: []daemon.Server{want},
+				Remove: before, Policy: daemon.PolicyConverge})
+			require.NoError(t, err)
+			require.True(t, res.RolledBack, "chronyd selected with minsources 2 and one source")
+			require.Contains(t, res.Reason, "verification failed")
+
+			srcs, err := c.SourcesParts(ctx, chronyctl.PartName)
+			require.NoError(t, err)
+			require.Len(t, srcs, 1, "%s", d.Chronyc(t, "-n", "sources", "-a"))
+			require.Equal(t, chronyctl.AddrFromIP(plain.Addr), srcs[0].Address)
+			_, err = os.Stat(b.File.Path)
+			require.ErrorIs(t, err, os.ErrNotExist, "a rolled-back run writes no sources file")
+		})
+	}
+}
