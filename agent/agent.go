@@ -43,6 +43,14 @@ type Prober interface {
 	Probe(ctx context.Context, targets []prober.Target, opt prober.RunOptions) ([]prober.Result, error)
 }
 
+// NTSChecker pre-flights a server listed with nts before it may be added
+// (*prober.Prober): a key exchange chronyd would accept, then
+// authenticated NTP requests. It never fails as a call: everything is in
+// the result.
+type NTSChecker interface {
+	PreflightNTS(ctx context.Context, t prober.NTSTarget, o prober.NTSOptions) prober.NTSResult
+}
+
 // Notifier tells people what a run did (*notify.Notifier): it returns the
 // throttle state to keep for the next run.
 type Notifier interface {
@@ -64,6 +72,21 @@ type Settings struct {
 	HistoryRetention time.Duration
 	// LockWait is how long a run waits for a run in progress.
 	LockWait time.Duration
+	// NTS says how the NTS candidates are pre-flighted.
+	NTS NTSSettings
+}
+
+// NTSSettings say how a run pre-flights the candidates listed with nts.
+type NTSSettings struct {
+	// Options are the pre-flight's: the daemon's certificate trust
+	// (chronyd's ntstrustedcerts, nosystemcert, nocerttimecheck), the
+	// number of authenticated samples (the probe's samples_per_server) and
+	// the timeouts (zero: the prober's). Dial is wrapped by the run, to
+	// count the key exchanges and see a missing route.
+	Options prober.NTSOptions
+	// Parallel is how many pre-flights run at once: the probe's
+	// max_in_flight; 0 means 1.
+	Parallel int
 }
 
 // Agent runs the optimisation: discover → measure → decide → apply →
@@ -75,7 +98,11 @@ type Agent struct {
 	Backend    Backend
 	Discoverer Discoverer
 	Prober     Prober
-	Store      *Store
+	// NTS pre-flights the candidates listed with nts instead of the plain
+	// probe; nil means no pre-flight, and such candidates are never added
+	// (the daemon's own NTS sources are measured as before).
+	NTS   NTSChecker
+	Store *Store
 	// Notifier and Metrics are the record stage's outputs; nil leaves
 	// them out.
 	Notifier Notifier

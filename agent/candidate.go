@@ -51,11 +51,15 @@ func describe(m *scoring.Measurement, c *discovery.Candidate) {
 // delay_s, jitter_s, stratum, refid, leap, root_distance_s, reach,
 // samples_sent, samples_ok, kod, unsynchronized), scoring's conclusion
 // (score, verdict, reason, sub_scores, rank) and, for a direct probe, the
-// individual samples and the error if it could not be measured.
+// individual samples and the error if it could not be measured; for an
+// NTS pre-flight the cookies its key exchange gave (nts_cookies) and the
+// address it went to (nts_ke), its reason in error and auth_error.
 type CandidateReport struct {
 	scoring.Candidate
-	Error   string              `json:"error,omitempty"`
-	Samples []prober.JSONSample `json:"samples,omitempty"`
+	Error      string              `json:"error,omitempty"`
+	Samples    []prober.JSONSample `json:"samples,omitempty"`
+	NTSCookies int                 `json:"nts_cookies,omitempty"`
+	NTSKE      string              `json:"nts_ke,omitempty"`
 }
 
 // unmeasuredKeys are nulled in a report's JSON when no usable reply came

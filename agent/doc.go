@@ -5,7 +5,12 @@
 // Discover reads the daemon's sources and asks the Discoverer for the
 // candidates. Measure probes, through the Prober, the addresses the daemon
 // does not measure itself and that are not blacklisted, and scores all of
-// them with package scoring (Evaluate). Decide turns the decision into the
+// them with package scoring (Evaluate). A candidate listed with nts that
+// the daemon does not have is pre-flighted (NTSChecker: a key exchange
+// chronyd would accept, then authenticated requests) instead of probed:
+// its measurement is the authenticated one, and one that fails carries
+// the reason as its AuthError, which scoring rejects it for, so it is
+// never added. Decide turns the decision into the
 // report and the plan: what to add and, under the converge policy, what
 // to remove (pinned servers and reference clocks stay; add-only removes
 // only what the agent added). Apply hands the plan to the Backend, which

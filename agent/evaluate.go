@@ -29,6 +29,10 @@ type EvalInput struct {
 	Sources []daemon.Source
 	// LastOutage is when a run last ended in an outage (zero: never).
 	LastOutage time.Time
+	// NTS are the NTS pre-flights by address: a probe result of such an
+	// address is the pre-flight's authenticated measurement, with auth
+	// "nts" and, when it failed, the reason as its AuthError.
+	NTS map[netip.Addr]NTSCheck
 }
 
 // Evaluation is a decision together with the per-candidate reports the
@@ -39,6 +43,9 @@ type Evaluation struct {
 	// Reports are in rank order; names that gave no address to measure
 	// come last.
 	Reports []CandidateReport
+	// Notes and Warnings are the measure stage's for the report (the NTS
+	// pre-flights' count, too few cookies).
+	Notes, Warnings []string
 }
 
 // Evaluate scores what was measured and decides the set.
@@ -74,7 +81,11 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 		if !r.Address.IsValid() || seen[r.Address] {
 			continue
 		}
-		ms = append(ms, fromProbe(r, candidateOf(r, cands)))
+		m := fromProbe(r, candidateOf(r, cands))
+		if chk, ok := in.NTS[r.Address]; ok {
+			m.Auth, m.AuthError = discovery.AuthNTS, chk.AuthError
+		}
+		ms = append(ms, m)
 		seen[r.Address] = true
 	}
 	byDaemon := map[netip.Addr]daemon.Source{}
@@ -121,6 +132,12 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 				rep.Error = v
 			}
 			rep.Samples = r.JSON().Samples
+			if chk, ok := in.NTS[c.Address]; ok {
+				rep.NTSCookies = chk.Cookies
+				if chk.KE.IsValid() {
+					rep.NTSKE = chk.KE.String()
+				}
+			}
 		}
 		ev.Reports = append(ev.Reports, rep)
 	}

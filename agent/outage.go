@@ -14,13 +14,17 @@ import (
 //   - every host name among the candidates failed to resolve (the
 //     resolver is down: the daemon keeps its addresses), or
 //   - every address probed failed for want of a route (ENETUNREACH,
-//     EHOSTUNREACH), or
+//     EHOSTUNREACH; for an NTS pre-flight, its key exchange's connection),
+//     or
 //   - no probe got a reply and no source of the daemon answered its
 //     latest poll (chronyd's reach register; file backends do not say, so
 //     for them the probes decide alone).
 //
-// A run with nothing to measure at all is not an outage.
-func outage(probes []prober.Result, sources []daemon.Source, backend string) string {
+// A pre-flighted address (nts) counts as probed when its key exchange was
+// tried, and as answered when its connection was accepted (or an
+// authenticated reply came). A run with nothing to measure at all is not
+// an outage.
+func outage(probes []prober.Result, nts map[netip.Addr]NTSCheck, sources []daemon.Source, backend string) string {
 	names, unresolved := 0, 0
 	probed, answered, noRoute := 0, 0, 0
 	for i := range probes {
@@ -30,6 +34,15 @@ func outage(probes []prober.Result, sources []daemon.Source, backend string) str
 			if r.Unresolved {
 				unresolved++
 			}
+		}
+		if c, ok := nts[r.Address]; ok && r.Address.IsValid() && c.KeyExchanges > 0 {
+			probed++
+			if c.Connected || r.SamplesOK > 0 || r.KoD != "" {
+				answered++
+			} else if c.NoRoute || r.NoRoute {
+				noRoute++
+			}
+			continue
 		}
 		if r.SamplesSent == 0 {
 			continue

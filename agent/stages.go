@@ -38,14 +38,24 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 
 // measure probes the candidates the daemon does not measure itself (and
 // that are not blacklisted), then scores everything and decides the set.
-// A run in which nothing answered is an outage (ErrOutage): the
-// evaluation is returned for the report, but its state must not be kept.
+// The candidates listed with nts that the daemon does not have are
+// pre-flighted (NTSChecker) instead of probed: their measurement comes
+// from the authenticated exchange, and one that fails is rejected with its
+// reason (see preflight). A run in which nothing answered is an outage
+// (ErrOutage): the evaluation is returned for the report, but its state
+// must not be kept.
 func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []discovery.Candidate, st *State,
 	now time.Time, log zerolog.Logger) (Evaluation, error) {
 	byDaemon, current := a.daemonView(sources, st)
 	measured := map[netip.Addr]bool{}
 	for _, m := range byDaemon {
 		measured[m.Address] = true
+	}
+	has := map[netip.Addr]bool{} // the daemon's sources
+	for _, d := range sources {
+		if d.Address.IsValid() && !d.Refclock {
+			has[d.Address] = true
+		}
 	}
 	skip := func(ap netip.AddrPort) string {
 		if measured[ap.Addr()] {
@@ -56,16 +66,55 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 		}
 		return ""
 	}
-	probes, err := a.Prober.Probe(ctx, Targets(cands), prober.RunOptions{Skip: skip, Log: &log})
+	plain, nts := splitNTS(cands)
+	var probes []prober.Result
+	if len(nts) > 0 {
+		// Resolved and held back, except the daemon's own sources: those
+		// are probed as before (the daemon keeps their nts).
+		held := func(ap netip.AddrPort) string {
+			if why := skip(ap); why != "" || has[ap.Addr()] {
+				return why
+			}
+			return ntsHeld
+		}
+		var err error
+		if probes, err = a.Prober.Probe(ctx, Targets(nts), prober.RunOptions{Skip: held, Log: &log}); err != nil {
+			return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
+		}
+	}
+	shared := map[netip.Addr]int{}
+	for i, r := range probes {
+		if r.Address.IsValid() {
+			shared[r.Address] = i
+		}
+	}
+	rest, err := a.Prober.Probe(ctx, Targets(plain), prober.RunOptions{Log: &log, Skip: func(ap netip.AddrPort) string {
+		if _, ok := shared[ap.Addr()]; ok {
+			return ntsShared
+		}
+		return skip(ap)
+	}})
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
 	}
+	for _, r := range rest {
+		if i, ok := shared[r.Address]; ok && r.Skipped == ntsShared {
+			probes[i].Aliases = append(probes[i].Aliases, append([]string{r.Server}, r.Aliases...)...)
+			continue
+		}
+		probes = append(probes, r)
+	}
+	checks, warnings := a.preflight(ctx, probes, candidateIndex(cands), log)
 	ev, err := Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current,
-		Sources: sources, LastOutage: st.LastOutage}, st.Scoring, now, a.Scoring)
+		Sources: sources, LastOutage: st.LastOutage, NTS: checks}, st.Scoring, now, a.Scoring)
 	if err != nil {
 		return Evaluation{}, err
 	}
-	if why := outage(probes, sources, a.Backend.Name()); why != "" {
+	ev.Warnings = warnings
+	if n := keyExchanges(checks); n > 0 {
+		ev.Notes = append(ev.Notes, fmt.Sprintf("nts: pre-flighted %d address(es) with %d key exchange(s)", len(checks), n))
+	}
+	if why := outage(probes, checks, sources, a.Backend.Name()); why != "" {
 		return ev, fmt.Errorf("%w: %s", ErrOutage, why)
 	}
 	return ev, nil
@@ -77,7 +126,11 @@ func (a *Agent) decide(rep *Report, ev Evaluation, sources []daemon.Source, st *
 	dec := ev.Decision
 	rep.Candidates = ev.Reports
 	rep.Relaxed = dec.Relaxed
+	rep.Notes = append(rep.Notes, ev.Notes...)
 	rep.Notes = append(rep.Notes, dec.Notes...)
+	for _, w := range ev.Warnings {
+		rep.warn(w)
+	}
 	for _, addr := range dec.Selected {
 		rep.Selected = append(rep.Selected, addr.String())
 	}

@@ -78,12 +78,18 @@ func runApply(c *cli.Context) error {
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.Bool("json") {
 		p.Progress = progressLine(f)
 	}
+	settings := cfg.Agent()
+	// The NTS pre-flight: the daemon's trust, the probe's samples and
+	// concurrency, the prober's timeouts.
+	settings.NTS = det.nts
+	settings.NTS.Options.Samples, settings.NTS.Parallel = p.Samples, p.MaxInFlight
 	a := &agent.Agent{
-		Settings: cfg.Agent(),
+		Settings: settings,
 		Backend:  det.backend,
 		Discoverer: &discovery.Discoverer{Log: log, Clock: clockOf(c),
 			CacheDir: filepath.Join(cfg.Paths.StateDir, "cache")},
 		Prober:   p,
+		NTS:      p,
 		Store:    &agent.Store{Dir: cfg.Paths.StateDir, LockDir: cfg.Paths.LockDir, Logger: log, Clock: clockOf(c)},
 		Notifier: notifier(c, l),
 		Log:      log,

@@ -14,6 +14,7 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/config"
 	"github.com/ntp-optimizer/ntp-optimizer/fallback"
 	"github.com/ntp-optimizer/ntp-optimizer/internal/systemd"
+	"github.com/ntp-optimizer/ntp-optimizer/prober"
 )
 
 // detected is the backend a command works with and how it was chosen.
@@ -21,6 +22,9 @@ type detected struct {
 	backend agent.Backend
 	how     string // for `status` and the log
 	close   func() // releases the daemon connection
+	// nts is the daemon's NTS certificate trust, for the pre-flight of
+	// NTS candidates (zero: the system's CAs).
+	nts agent.NTSSettings
 }
 
 // detectBackend picks the NTP daemon to manage: chronyd when its command
@@ -38,7 +42,7 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 		if err == nil {
 			b := chronylive.New(cl, cfg.ChronyLive(), log)
 			b.Clock = clockOf(c)
-			return &detected{backend: b, close: done,
+			return &detected{backend: b, close: done, nts: chronyNTS(b.Trust),
 				how: "chronyd (its command socket " + cl.Remote() + " answers)"}, nil
 		}
 		if done != nil {
@@ -69,6 +73,17 @@ func detectBackend(c *cli.Context, cfg *config.Config) (*detected, error) {
 	return &detected{backend: &fallback.Files{Kind: kind, Backend: fb}, how: how, close: func() {}}, nil
 }
 
+// chronyNTS is chronyd's certificate trust as the NTS pre-flight takes it
+// (chronylive adds an NTS server with a hostname by that name, so the
+// pre-flight checks the certificate against the candidate's name, as
+// chronyd will). nocerttimecheck is left out: chronyd skips the time
+// checks only until its first clock updates, so on a running system it
+// makes them, and a pre-flight that skipped them would pass expired
+// certificates chronyd then refuses.
+func chronyNTS(tr chronylive.NTSTrust) agent.NTSSettings {
+	return agent.NTSSettings{Options: prober.NTSOptions{TrustedCerts: tr.TrustedCerts, NoSystemCerts: tr.NoSystemCert}}
+}
+
 // fileBackend builds the ntpd or timesyncd backend.
 func fileBackend(kind string, cfg *config.Config, services fallback.ServiceManager, c *cli.Context) (fallback.FileBackend, error) {
 	switch kind {
@@ -77,7 +92,8 @@ func fileBackend(kind string, cfg *config.Config, services fallback.ServiceManag
 		nc.Services, nc.Log, nc.Clock = services, logger(c), clockOf(c)
 		return fallback.NewNTPD(nc)
 	case fallback.DaemonTimesyncd:
-		tc := fallback.TimesyncdConfig{Services: services, Log: logger(c), Clock: clockOf(c)}
+		tc := cfg.Timesyncd()
+		tc.Services, tc.Log, tc.Clock = services, logger(c), clockOf(c)
 		if bus, err := fallback.NewTimesync1(); err == nil {
 			tc.Bus = bus
 		}
