@@ -2,6 +2,8 @@
 // foreground: `ntplab run SCENARIO`. It prints each server's name, address
 // and ground truth, and, with --json, the same as one JSON array on stdout
 // for scripts (e.g. `make demo`). It stops cleanly on SIGINT or SIGTERM.
+// `ntplab cert --ip ADDR --dir DIR` writes a self-signed certificate and
+// key for a lab NTS server (chronyd's ntsservercert and ntsserverkey).
 package main
 
 import (
@@ -28,6 +30,6 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:     "ntplab",
 		Usage:    "simulated NTP servers with a known ground truth, for tests and demos",
-		Commands: []*cli.Command{runCommand()},
+		Commands: []*cli.Command{runCommand(), certCommand()},
 	}
 }
