@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -34,17 +35,20 @@ func (a *Agent) wanted(dec scoring.Decision, sources []daemon.Source, st *State,
 	selected := map[netip.Addr]bool{}
 	present := map[netip.Addr]bool{}
 	nts := map[netip.Addr]bool{} // the daemon's sources configured with NTS
+	ntsOpts := map[netip.Addr]string{}
 	for _, d := range sources {
 		if d.Address.IsValid() {
 			present[d.Address] = true
 			nts[d.Address] = nts[d.Address] || d.NTS
+			ntsOpts[d.Address] = cmp.Or(ntsOpts[d.Address], d.NTSOptions)
 		}
 	}
 	for _, addr := range dec.Selected {
 		c := byAddr[addr]
 		// A server listed with nts is added with it; a source the daemon
 		// has with nts keeps it.
-		s := daemon.Server{Address: addr, Port: c.Port, Name: c.Name, NTS: c.Auth == discovery.AuthNTS || nts[addr]}
+		s := daemon.Server{Address: addr, Port: c.Port, Name: c.Name, NTS: c.Auth == discovery.AuthNTS || nts[addr],
+			NTSOptions: ntsOpts[addr]}
 		p.Selected = append(p.Selected, s)
 		selected[addr] = true
 		if !present[addr] {
@@ -123,7 +127,7 @@ func (a *Agent) guard(p *daemon.Plan, dec scoring.Decision, sources []daemon.Sou
 	for _, d := range removing[:len(removing)-allowed] {
 		kept[d.Address] = fmt.Sprintf("kept: %s still reaches it, and removing it would leave fewer working sources "+
 			"than the %d it had (%d added)", "the daemon", before, len(p.Add))
-		p.Selected = append(p.Selected, daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS})
+		p.Selected = append(p.Selected, daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS, NTSOptions: d.NTSOptions})
 	}
 	p.Remove = slices.DeleteFunc(p.Remove, func(d daemon.Source) bool { _, k := kept[d.Address]; return k })
 	return kept

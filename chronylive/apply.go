@@ -100,11 +100,25 @@ func (b *Backend) add(ctx context.Context, s daemon.Server) error {
 // against the name it was given, so an NTS server with a hostname is
 // added and written by that name (byName); one known only by its address
 // needs a certificate for the address (an IP subjectAltName).
+//
+// The server's own NTS options (ntsport, certset from its chrony.conf
+// line) come along, unless SourceOptions sets them itself.
 func (b *Backend) options(s daemon.Server) string {
-	if !s.NTS || slices.Contains(strings.Fields(b.SourceOptions), "nts") {
+	if !s.NTS {
 		return b.SourceOptions
 	}
-	return strings.TrimSpace(b.SourceOptions + " nts")
+	own := strings.Fields(b.SourceOptions)
+	out := slices.Clone(own)
+	extra := strings.Fields(s.NTSOptions)
+	for i := 0; i+1 < len(extra); i += 2 {
+		if !slices.Contains(own, extra[i]) {
+			out = append(out, extra[i], extra[i+1])
+		}
+	}
+	if !slices.Contains(own, "nts") {
+		out = append(out, "nts")
+	}
+	return strings.Join(out, " ")
 }
 
 // remove sends DEL_SOURCE for one of chronyd's sources, by its ID (an IP

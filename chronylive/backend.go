@@ -86,6 +86,9 @@ type Backend struct {
 	// chronyd's authdata (NTS mode) marks the others it authenticates,
 	// such as sources added at runtime.
 	NTS []string
+	// NTSOptions are those lines' NTS options besides nts, by canonical
+	// name (ChronyConf.NTSOptions): Sources puts them on daemon.Source.
+	NTSOptions map[string]string
 	// Trust is chronyd's trust for NTS-KE certificates (ntstrustedcerts,
 	// nosystemcert, nocerttimecheck in its configuration): what a
 	// pre-flight of an NTS candidate must verify with. Zero when chronyd's
@@ -104,7 +107,7 @@ func New(client Client, cfg Config, log zerolog.Logger) *Backend {
 	b := &Backend{Config: cfg, Client: client, Log: log}
 	conf, err := ReadChronyConf(cmp.Or(cfg.ChronyConf, DefaultChronyConf))
 	if err == nil {
-		b.Pools, b.NTS, b.Trust = conf.Pools, conf.NTS, conf.Trust
+		b.Pools, b.NTS, b.NTSOptions, b.Trust = conf.Pools, conf.NTS, conf.NTSOptions, conf.Trust
 	}
 	dir := cfg.SourceDir
 	if dir == "" {
@@ -160,6 +163,12 @@ func (b *Backend) Sources(ctx context.Context) ([]daemon.Source, error) {
 			d.Reach, d.HasReach, d.Poll = s.Reach, true, s.Poll
 			d.Pool = b.poolOf(s.Name)
 			d.NTS = ntsByAuth[i] || hasName(b.NTS, s.Name) || (d.Address.IsValid() && hasName(b.NTS, d.Address.String()))
+			if d.NTS {
+				d.NTSOptions = b.NTSOptions[canonicalName(s.Name)]
+				if d.NTSOptions == "" && d.Address.IsValid() {
+					d.NTSOptions = b.NTSOptions[canonicalName(d.Address.String())]
+				}
+			}
 		}
 		if !d.Refclock && d.Address.IsValid() && s.Has.Stats && s.Has.NTPData &&
 			int(s.Stats.Samples) >= b.minSamples() {

@@ -32,6 +32,10 @@ type ChronyConf struct {
 	// with the `nts` option, in the same files: chronyd authenticates
 	// those sources with Network Time Security.
 	NTS []string
+	// NTSOptions holds, by canonical name, the NTS options of those lines
+	// besides nts (`ntsport N`, `certset N`, in their order): a source
+	// written to the sources file or re-added keeps them.
+	NTSOptions map[string]string
 	// Trust is what chronyd verifies NTS-KE servers' certificates with
 	// (ntstrustedcerts set 0, nosystemcert, nocerttimecheck), from
 	// chrony.conf and what it includes (not the sourcedirs, where chronyd
@@ -39,6 +43,19 @@ type ChronyConf struct {
 	Trust NTSTrust
 
 	inSourceDir bool // reading a sourcedir's *.sources file
+}
+
+// ntsOptions returns the NTS options among a server line's options (after
+// the name): `ntsport N` and `certset N`, as "ntsport N certset M".
+func ntsOptions(opts []string) string {
+	var out []string
+	for i := 0; i+1 < len(opts); i++ {
+		if o := strings.ToLower(opts[i]); o == "ntsport" || o == "certset" {
+			out = append(out, o, opts[i+1])
+			i++
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // HasNTS says whether a `server` line for name (a hostname or an IP
@@ -119,6 +136,12 @@ func (c *ChronyConf) read(path string, depth int) error {
 		case "server", "peer":
 			if len(fields) > 1 && slices.ContainsFunc(fields[2:], func(o string) bool { return strings.EqualFold(o, "nts") }) {
 				c.NTS = append(c.NTS, fields[1])
+				if o := ntsOptions(fields[2:]); o != "" {
+					if c.NTSOptions == nil {
+						c.NTSOptions = map[string]string{}
+					}
+					c.NTSOptions[canonicalName(fields[1])] = o
+				}
 			}
 		case "sourcedir":
 			c.SourceDirs = append(c.SourceDirs, fields[1:]...)

@@ -155,3 +155,40 @@ func TestSilentNTSSourceSaysWhy(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, res.Reason, "nts")
 }
+
+// TestNTSOptionsKept: a chrony.conf NTS line's ntsport and certset reach
+// the source, and come back in every add and line written for it, unless
+// source_options sets them itself.
+func TestNTSOptionsKept(t *testing.T) {
+	d := t.TempDir()
+	conf := filepath.Join(d, "chrony.conf")
+	write(t, conf, "server 192.0.2.1 iburst nts ntsport 4461 certset 1\nserver nts.example.org nts\nserver 192.0.2.2 ntsport 9\n")
+	c, err := ReadChronyConf(conf)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"192.0.2.1": "ntsport 4461 certset 1"}, c.NTSOptions, "only nts lines; none without options")
+
+	f := newFake(old1, old2)
+	b := backend(t, f)
+	b.NTS, b.NTSOptions = c.NTS, c.NTSOptions
+	srcs, err := b.Sources(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "ntsport 4461 certset 1", srcs[0].NTSOptions)
+	require.Empty(t, srcs[1].NTSOptions)
+
+	b.SourceOptions = "iburst"
+	s := daemon.Server{NTS: true, NTSOptions: "ntsport 4461 certset 1"}
+	require.Equal(t, "iburst ntsport 4461 certset 1 nts", b.options(s))
+	b.SourceOptions = "iburst ntsport 4460"
+	require.Equal(t, "iburst ntsport 4460 certset 1 nts", b.options(s), "source_options win")
+	require.Equal(t, "iburst ntsport 4460", b.options(daemon.Server{NTSOptions: "certset 1"}), "plain: no NTS options")
+
+	// Written and re-added with them.
+	b.SourceOptions = "iburst"
+	p := ntsByAddress(replace())
+	p.Add[0].NTSOptions, p.Selected[0].NTSOptions = "ntsport 4461", "ntsport 4461"
+	_, err = b.Apply(t.Context(), p)
+	require.NoError(t, err)
+	data, err := os.ReadFile(b.File.Path)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "server "+new1+" iburst ntsport 4461 nts\n")
+}

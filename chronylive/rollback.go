@@ -31,7 +31,7 @@ func (b *Backend) undo(ctx context.Context, done daemon.Applied, why error) (dae
 	for _, d := range done.Removed {
 		// A source configured with NTS comes back with `nts` (by its name
 		// when it has a hostname, as chrony.conf named it).
-		s := daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS}
+		s := daemon.Server{Address: d.Address, Port: d.Port, Name: d.Name, NTS: d.NTS, NTSOptions: d.NTSOptions}
 		err := b.add(rctx, s)
 		switch {
 		case err == nil:

@@ -30,6 +30,9 @@ type Source struct {
 	// (chronyd: `nts` on its server line in chrony.conf or a sourcedir):
 	// re-adding it (a rollback) keeps `nts`.
 	NTS bool `json:"nts,omitempty"`
+	// NTSOptions are the NTS options of its configured line besides nts
+	// (`ntsport N`, `certset N`), kept wherever it is re-added or written.
+	NTSOptions string `json:"nts_options,omitempty"`
 	// Measurement is the daemon's own view of the source when it has
 	// enough samples to judge it (chronyd); nil means "probe it".
 	Measurement *scoring.Measurement `json:"measurement,omitempty"`
@@ -43,6 +46,8 @@ type Server struct {
 	// NTS says to add and persist it with Network Time Security (chronyd
 	// and NTPsec: the `nts` option).
 	NTS bool `json:"nts,omitempty"`
+	// NTSOptions are the source's NTS options besides nts (Source.NTSOptions).
+	NTSOptions string `json:"nts_options,omitempty"`
 }
 
 // Reachable says the daemon got a reply in any of its last polls of the
