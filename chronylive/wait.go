@@ -44,6 +44,7 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 			}
 		}
 		var silent, unusable []string
+		var unusableIDs []string
 		nts := false
 		for _, s := range added {
 			src := byAddr[s.Address.String()]
@@ -56,6 +57,7 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 				nts = nts || s.NTS
 			case !selectable(src.State):
 				unusable = append(unusable, fmt.Sprintf("%s (%c)", label(s), src.State.Char()))
+				unusableIDs = append(unusableIDs, src.Address.String())
 			}
 		}
 		if len(silent)+len(unusable) == 0 {
@@ -63,8 +65,8 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 		}
 		if clk.Now().After(deadline) {
 			if len(silent) == 0 {
-				return fmt.Errorf("new sources answered but chronyd did not find them selectable within %v: %s",
-					b.answerTimeout(), strings.Join(unusable, ", "))
+				return fmt.Errorf("new sources answered but chronyd did not find them selectable within %v: %s%s",
+					b.answerTimeout(), strings.Join(unusable, ", "), b.authSelectHint(ctx, unusableIDs))
 			}
 			return fmt.Errorf("new sources did not answer within %v: %s%s", b.answerTimeout(), strings.Join(silent, ", "), ntsHint(nts))
 		}
@@ -73,6 +75,35 @@ func (b *Backend) waitAnswered(ctx context.Context, added []daemon.Server) error
 				strings.Join(append(silent, unusable...), ", "), err)
 		}
 	}
+}
+
+// authSelectHint explains unselectable plain sources that chronyd's
+// authselectmode keeps out beside authenticated ones (selectdata: 'T',
+// untrusted under the default mix — a plain source is used only when its
+// interval lies within the NTS sources'; or noselect added by prefer or
+// require), or "" when that is not why.
+func (b *Backend) authSelectHint(ctx context.Context, ids []string) string {
+	srcs, err := b.Client.SourcesParts(ctx, chronyctl.PartSelect)
+	if err != nil {
+		return ""
+	}
+	var untrusted, noselect bool
+	for _, s := range srcs {
+		if !slices.Contains(ids, s.Address.String()) || !s.Has.Select || s.Select.Authenticated {
+			continue
+		}
+		sel := s.Select
+		untrusted = untrusted || sel.StateChar == "T"
+		noselect = noselect || sel.EffOptions&chronyctl.SelectNoSelect != 0 && sel.ConfOptions&chronyctl.SelectNoSelect == 0
+	}
+	switch {
+	case noselect:
+		return " (chronyd's authselectmode makes plain NTP sources noselect beside NTS ones; `chronyc selectdata` shows N)"
+	case untrusted:
+		return " (chronyd's authselectmode mix uses a plain NTP source beside NTS ones only when it agrees with them; " +
+			"`chronyc selectdata` shows T, untrusted)"
+	}
+	return ""
 }
 
 // ntsHint explains a silent source added with nts. chronyd takes such an

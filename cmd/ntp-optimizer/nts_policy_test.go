@@ -22,7 +22,7 @@ import (
 // ntsEnv is the reproduction: chronyd on two NTS sources (chrony
 // NTS servers in the lab, trusted with ntstrustedcerts) and a servers list
 // of plain lab servers that score better.
-func ntsEnv(t *testing.T, v chronytest.Version) (*applyEnv, []*chronytest.NTSServer) {
+func ntsEnv(t *testing.T, v chronytest.Version, clientConf ...string) (*applyEnv, []*chronytest.NTSServer) {
 	t.Helper()
 	var srvs []*chronytest.NTSServer
 	var conf []string
@@ -38,7 +38,7 @@ func ntsEnv(t *testing.T, v chronytest.Version) (*applyEnv, []*chronytest.NTSSer
 	// select plain sources beside NTS ones whose intervals they do not sit
 	// in ('T', untrusted), so the agent's verification would roll a trade
 	// back; the test is about the agent's own policy.
-	conf = append(conf, "authselectmode ignore")
+	conf = append(conf, clientConf...)
 	d := chronytest.Start(t, chronytest.Options{Version: v, Config: conf, SourceDir: true})
 	e := &applyEnv{t: t, lab: lab, d: d, state: filepath.Join(t.TempDir(), "state")}
 	e.servers = filepath.Join(t.TempDir(), "servers")
@@ -71,7 +71,7 @@ func ntsAuthenticated(t *testing.T, d *chronytest.Daemon, s *chronytest.NTSServe
 func TestNTSNeverTradedForPlain(t *testing.T) {
 	for _, v := range []chronytest.Version{chronytest.V43, chronytest.V46} {
 		t.Run(string(v), func(t *testing.T) {
-			e, srvs := ntsEnv(t, v)
+			e, srvs := ntsEnv(t, v, "authselectmode ignore")
 			e.extra = []string{"--hysteresis-percent", "0", "--stability-threshold", "1",
 				"--set-size", "2", "--min-set-size", "2", "--max-changes", "8"}
 			var nts []string
@@ -135,4 +135,23 @@ func scoreOf(cs []agent.CandidateReport, addr string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestNTSAuthSelectModeMix: with chronyd's default authselectmode (mix),
+// plain servers added beside NTS sources that do not sit inside their
+// interval are untrusted ('T'): even --authentication off cannot trade the
+// NTS sources, the verification rolls the change back (exit 3) and the
+// reason says why.
+func TestNTSAuthSelectModeMix(t *testing.T) {
+	e, srvs := ntsEnv(t, chronytest.V43)
+	e.extra = []string{"--hysteresis-percent", "0", "--stability-threshold", "1",
+		"--set-size", "2", "--min-set-size", "2", "--max-changes", "8", "--authentication", "off"}
+	before := e.sources()
+	r, stderr, code := e.apply()
+	require.Equal(t, 3, code, stderr)
+	require.Contains(t, r.Reason, "authselectmode mix", "%+v", r)
+	require.Equal(t, before, e.sources())
+	for _, s := range srvs {
+		require.True(t, ntsAuthenticated(t, e.d, s))
+	}
 }
