@@ -126,7 +126,7 @@ func metricsRun(r *Report, st *State) metrics.Run {
 		}
 		run.Servers = append(run.Servers, metrics.Server{Name: c.Name, Address: c.Address.String(), Score: c.Score,
 			Offset: c.Offset, Delay: c.Delay, Jitter: c.Jitter, Reach: c.ReachRatio, Stratum: c.Stratum,
-			Selected: selected[c.Address.String()]})
+			Selected: selected[c.Address.String()], NTS: c.Auth == scoring.AuthNTS})
 	}
 	return run
 }

@@ -72,8 +72,9 @@ func TestNTSNeverTradedForPlain(t *testing.T) {
 	for _, v := range []chronytest.Version{chronytest.V43, chronytest.V46} {
 		t.Run(string(v), func(t *testing.T) {
 			e, srvs := ntsEnv(t, v, "authselectmode ignore")
+			prom := filepath.Join(t.TempDir(), "ntp-optimizer.prom")
 			e.extra = []string{"--hysteresis-percent", "0", "--stability-threshold", "1",
-				"--set-size", "2", "--min-set-size", "2", "--max-changes", "8"}
+				"--set-size", "2", "--min-set-size", "2", "--max-changes", "8", "--metrics-file", prom}
 			var nts []string
 			for _, s := range srvs {
 				nts = append(nts, s.Addr.String())
@@ -118,6 +119,11 @@ func TestNTSNeverTradedForPlain(t *testing.T) {
 					}
 				}
 			}
+
+			m, err := os.ReadFile(prom)
+			require.NoError(t, err)
+			require.Contains(t, string(m), "\nntp_optimizer_selected_nts_sources 2\n")
+			require.Contains(t, string(m), fmt.Sprintf("ntp_optimizer_server_nts{address=%q,server=%q} 1", nts[0], nts[0]))
 
 			// The control: off trades them on score.
 			_, stderr, code = e.apply("--authentication", "off")
