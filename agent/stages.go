@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 		return nil, discovery.Result{}, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	rep.Region = &found.Region
+	if n := catalogNTS(found.Candidates, a.Scoring.Authentication); n > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("nts: %d catalog server(s) known to offer NTS are checked and used with it "+
+			"(selection.authentication = %s)", n, cmp.Or(a.Scoring.Authentication, scoring.AuthPrefer)))
+	}
 	rep.Notes = append(rep.Notes, found.Notes...)
 	for _, w := range found.WarningText() {
 		rep.warn(w)
