@@ -188,6 +188,7 @@ var chronycCommands = []string{
 	"online 2001:db8::/32",
 	"reload sources",
 	"refresh",
+	"reselect",
 }
 
 // chronyc46Commands need chronyc 4.4 or later.

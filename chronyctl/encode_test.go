@@ -89,6 +89,7 @@ func TestRequestsMatchChronyc(t *testing.T) {
 		},
 		"reload sources": func(ctx context.Context, c *chronyctl.Client) error { return c.ReloadSources(ctx) },
 		"refresh":        func(ctx context.Context, c *chronyctl.Client) error { return c.Refresh(ctx) },
+		"reselect":       func(ctx context.Context, c *chronyctl.Client) error { return c.Reselect(ctx) },
 		"selectopts 192.0.2.1 +prefer -noselect": func(ctx context.Context, c *chronyctl.Client) error {
 			return c.ModifySelectOpts(ctx, ip("192.0.2.1"), chronyctl.SelectPrefer, chronyctl.SelectNoSelect)
 		},

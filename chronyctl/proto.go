@@ -28,6 +28,7 @@ const (
 	cmdTracking         uint16 = 33
 	cmdSourceStats      uint16 = 34
 	cmdActivity         uint16 = 44
+	cmdReselect         uint16 = 48
 	cmdRefresh          uint16 = 53
 	cmdNTPData          uint16 = 57
 	cmdAddSource        uint16 = 64
@@ -90,6 +91,7 @@ var commands = map[uint16]commandInfo{
 	cmdTracking:         {"TRACKING", 104, []uint16{rpyTracking}, true},
 	cmdSourceStats:      {"SOURCESTATS", 84, []uint16{rpySourceStats}, true},
 	cmdActivity:         {"ACTIVITY", 48, []uint16{rpyActivity}, true},
+	cmdReselect:         {"RESELECT", 28, []uint16{rpyNull}, true},
 	cmdRefresh:          {"REFRESH", 28, []uint16{rpyNull}, true},
 	cmdNTPData:          {"NTP_DATA", 172, []uint16{rpyNTPData, rpyNTPData2}, true},
 	cmdAddSource:        {"ADD_SOURCE", 372, []uint16{rpyNull}, false},

@@ -23,3 +23,14 @@ func (c *Client) Refresh(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Reselect makes chronyd run its source selection now (REQ_RESELECT,
+// chronyc "reselect"), e.g. after MODIFY_SELECTOPTS, whose change chronyd
+// otherwise applies only at its next selection (the next sample of any
+// source, which may be minutes away).
+func (c *Client) Reselect(ctx context.Context) error {
+	if _, _, err := c.do(ctx, cmdReselect, nil, nil); err != nil {
+		return fmt.Errorf("reselect: %w", err)
+	}
+	return nil
+}
