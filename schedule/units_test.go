@@ -53,7 +53,7 @@ func TestRenderTimer(t *testing.T) {
 			require.Equal(t, []string{tc.wantActive}, unitValues(s, "Timer", "OnUnitActiveSec"))
 			require.Equal(t, []string{tc.wantRandom}, unitValues(s, "Timer", "RandomizedDelaySec"))
 			require.Equal(t, []string{"5min"}, unitValues(s, "Timer", "OnBootSec"))
-			require.Equal(t, []string{"true"}, unitValues(s, "Timer", "Persistent"))
+			require.Empty(t, unitValues(s, "Timer", "Persistent"), "Persistent= does nothing on a monotonic timer")
 			require.Equal(t, []string{"1min"}, unitValues(s, "Timer", "AccuracySec"))
 			require.Equal(t, []string{ServiceName}, unitValues(s, "Timer", "Unit"))
 			require.Equal(t, []string{"timers.target"}, unitValues(s, "Install", "WantedBy"))
