@@ -175,16 +175,37 @@ func checkSocket(path string) error {
 	return &DialError{Path: path, Err: err, Msg: fmt.Sprintf("chronyd's command socket %s: %v", path, err)}
 }
 
-// notThereMessage says why a socket is missing: chronyd is not running, or
-// it refused a socket directory that others can access (chronyd disables
-// its command socket then: "Wrong permissions on DIR").
+// notThereMessage says why a socket is missing: chronyd is not running,
+// the path is mistyped (its directory is missing too), or chronyd refused
+// a socket directory that others can access (chronyd disables its command
+// socket then: "Wrong permissions on DIR"). The last hint is only given
+// for a directory that is chronyd's own (see chronySocketDir): every
+// ordinary directory (/, /run, a home) has mode 0755, and a mistyped
+// --chrony-socket there is not chronyd's doing.
 func notThereMessage(path string) string {
 	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o007 != 0 {
-		return fmt.Sprintf("chronyd's command socket %s is not there, and its directory %s has mode %04o: chronyd disables its command socket when the directory is open to others; make it 0750 or 0770, owned by chronyd's user, and restart chronyd",
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("chronyd's command socket %s does not exist, nor does its directory %s: is the path right (chronyd's bindcmdaddress)?", path, dir)
+	case err == nil && fi.IsDir() && fi.Mode().Perm()&0o007 != 0 && chronySocketDir(dir):
+		return fmt.Sprintf("chronyd's command socket %s does not exist, and its directory %s has mode %04o: chronyd disables its command socket when the directory is open to others; make it 0750 or 0770, owned by chronyd's user, and restart chronyd",
 			path, dir, fi.Mode().Perm())
 	}
-	return fmt.Sprintf("chronyd's command socket %s is not there: is chronyd running?", path)
+	return fmt.Sprintf("chronyd's command socket %s does not exist: is chronyd running?", path)
+}
+
+// chronySocketDir reports whether dir is one chronyd creates for its
+// command socket: the directory of a default socket (/run/chrony,
+// /var/run/chrony) or another one named for chrony (a bindcmdaddress such
+// as /var/lib/chrony-lab/chronyd.sock).
+func chronySocketDir(dir string) bool {
+	for _, s := range DefaultSockets {
+		if filepath.Dir(s) == dir {
+			return true
+		}
+	}
+	return strings.Contains(filepath.Base(dir), "chrony")
 }
 
 func unixDialError(path, dir string, err error) error {

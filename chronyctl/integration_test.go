@@ -225,9 +225,9 @@ func TestDialErrors(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o700))
 	_, err := chronyctl.Dial(ctx, chronyctl.Config{Socket: filepath.Join(dir, "missing.sock")})
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	require.EqualError(t, err, "chronyd's command socket "+filepath.Join(dir, "missing.sock")+" is not there: is chronyd running?")
+	require.EqualError(t, err, "chronyd's command socket "+filepath.Join(dir, "missing.sock")+" does not exist: is chronyd running?")
 
-	open := filepath.Join(dir, "open")
+	open := filepath.Join(dir, "chrony")
 	require.NoError(t, os.Mkdir(open, 0o755))
 	_, err = chronyctl.Dial(ctx, chronyctl.Config{Socket: filepath.Join(open, "chronyd.sock")})
 	require.ErrorContains(t, err, "has mode 0755: chronyd disables its command socket")

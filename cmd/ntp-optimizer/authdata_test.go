@@ -167,7 +167,7 @@ func TestAuthdataErrors(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o700))
 	_, stderr, code := runSerial(t, "authdata", "--chrony-socket", dir+"/chronyd.sock", "--chrony-address", "127.0.0.1:9")
 	require.Equal(t, exitFailure, code)
-	require.Contains(t, stderr, "is not there: is chronyd running?")
+	require.Contains(t, stderr, "does not exist: is chronyd running?")
 	_, stderr, code = runSerial(t, "authdata", "extra")
 	require.Equal(t, exitUsage, code, stderr)
 	out, stderr, code := runSerial(t, "authdata", "--help")

@@ -114,7 +114,7 @@ func TestSourcesErrors(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o700))
 	_, stderr, code := runSerial(t, "sources", "--chrony-socket", dir+"/chronyd.sock", "--chrony-address", "127.0.0.1:9")
 	require.Equal(t, exitFailure, code)
-	require.Contains(t, stderr, "is not there: is chronyd running?")
+	require.Contains(t, stderr, "does not exist: is chronyd running?")
 	require.Contains(t, stderr, "nothing listens on 127.0.0.1:9")
 
 	_, stderr, code = runSerial(t, "sources", "--chrony-timeout", "0s")
