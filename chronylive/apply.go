@@ -11,7 +11,8 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 )
 
-// Apply makes chronyd use p.Selected. New sources are added first and must
+// Apply makes chronyd use p.Selected. New sources are added first (a
+// winner of this run's audition is promoted instead: see promote) and must
 // all answer within AnswerTimeout before any old one is deleted, so the
 // number of reachable sources never drops; then chronyd must select a
 // reachable source with a normal leap status within VerifyTimeout. On any
@@ -34,6 +35,14 @@ func (b *Backend) Apply(ctx context.Context, p daemon.Plan) (daemon.Applied, err
 			read = true
 		}
 		var err error
+		if !byName(s) && b.auditioning(s.Address) {
+			// A winner of this run's audition: chronyd has it as noselect.
+			if err := b.promote(ctx, s); err != nil {
+				return b.undo(ctx, done, err)
+			}
+			done.Added = append(done.Added, s)
+			continue
+		}
 		if byName(s) && hasServer(named, s) {
 			// chronyd does not refuse a second source of a name.
 			err = chronyctl.ErrSourceExists

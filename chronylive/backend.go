@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -59,6 +60,9 @@ type Config struct {
 	AnswerTimeout time.Duration
 	VerifyTimeout time.Duration
 	MinSamples    int
+	// AuditionTimeout bounds the wait for auditioned candidates' samples
+	// (see Audition).
+	AuditionTimeout time.Duration
 	// SourceDir is where New puts the sources file; "" means the first
 	// persistent sourcedir of ChronyConf (and what it includes).
 	SourceDir  string
@@ -97,6 +101,11 @@ type Backend struct {
 	Log   zerolog.Logger
 	// Clock times the waits; nil is the system clock.
 	Clock clock.Clock
+
+	// auditioned are the sources this backend added under audition and
+	// has neither promoted nor deleted (see Audition).
+	auditionMu sync.Mutex
+	auditioned map[netip.Addr]bool
 }
 
 // New returns the backend over client. It finds the sources file's

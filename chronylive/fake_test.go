@@ -58,6 +58,17 @@ type fakeChronyd struct {
 	authNTS   map[netip.Addr]bool
 	authErr   error
 	authCalls int
+
+	// Auditions: with burst, a source added at runtime is polled as
+	// iburst polls (a request at once and every 2 s, until 4 were
+	// answered or 8 sent) and its samples grow with the answers; kod
+	// makes an address answer every request with that kiss code;
+	// noSelectOpts is a chronyd before 4.4 (MODIFY_SELECTOPTS unknown).
+	burst        bool
+	kod          map[netip.Addr]string
+	noSelectOpts bool
+	selectOpts   []string // "ADDR -noselect" per MODIFY_SELECTOPTS taken
+	reselects    int
 }
 
 type fakeSource struct {
@@ -68,6 +79,7 @@ type fakeSource struct {
 	samples uint32 // sourcestats' sample count
 	name    string // the name it was added by ("": its address)
 	id      uint32 // its ID# while unresolved
+	runtime bool   // added by AddSource (not one of newFake's)
 }
 
 // address is chronyd's address of s: its IP, or ID#n while unresolved.
@@ -83,7 +95,8 @@ func (s *fakeSource) address() chronyctl.Addr {
 func newFake(initial ...string) *fakeChronyd {
 	f := &fakeChronyd{clock: clocktest.NewStepper(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)),
 		silent: map[netip.Addr]bool{}, falseticker: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
-		answerAfter: 2 * time.Second, resolve: map[string]netip.Addr{}, authNTS: map[netip.Addr]bool{}}
+		answerAfter: 2 * time.Second, resolve: map[string]netip.Addr{}, authNTS: map[netip.Addr]bool{},
+		kod: map[netip.Addr]string{}}
 	for _, a := range initial {
 		f.sources = append(f.sources, &fakeSource{addr: netip.MustParseAddr(a), port: 123,
 			addedAt: f.clock.Now().Add(-time.Hour), samples: 8})
@@ -93,7 +106,21 @@ func newFake(initial ...string) *fakeChronyd {
 }
 
 func (f *fakeChronyd) reachable(s *fakeSource) bool {
-	return s.addr.IsValid() && !f.silent[s.addr] && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+	return s.addr.IsValid() && !f.silent[s.addr] && f.kod[s.addr] == "" && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+}
+
+// polls is how far an iburst of a source added at runtime has got (with
+// burst): requests sent and answered so far.
+func (f *fakeChronyd) polls(s *fakeSource) (sent, answered uint32) {
+	t := f.clock.Now().Sub(s.addedAt)
+	sent = min(8, 1+uint32(t/(2*time.Second)))
+	if s.addr.IsValid() && !f.silent[s.addr] && t >= f.answerAfter {
+		answered = min(sent, 1+uint32((t-f.answerAfter)/(2*time.Second)), 4)
+		if answered == 4 {
+			sent = min(sent, 4)
+		}
+	}
+	return sent, answered
 }
 
 // resolveLocked resolves the by-name sources whose time has come; call
@@ -142,23 +169,49 @@ func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]
 	for i, s := range f.sources {
 		src := chronyctl.Source{Index: i, Address: s.address(), Name: cmp.Or(s.name, s.addr.String()),
 			Mode: chronyctl.ModeServer, State: chronyctl.StateUnusable, Stratum: 2, Poll: 6}
+		noselect := s.flags&chronyctl.FlagNoSelect != 0
+		samples, totalTx, totalRx := s.samples, uint32(8), uint32(8)
+		bursting := f.burst && s.runtime
+		if bursting {
+			totalTx, totalRx = f.polls(s)
+			samples = totalRx
+			if f.kod[s.addr] != "" {
+				samples = 0
+			}
+		}
 		if f.reachable(s) {
 			src.Reach = 0o377
+			if bursting {
+				src.Reach = uint8(1<<samples - 1)
+			}
 			src.State = chronyctl.StateNotCombined
-			if f.falseticker[s.addr] {
+			switch {
+			case noselect:
+				src.State = chronyctl.StateUnusable
+			case f.falseticker[s.addr]:
 				src.State = chronyctl.StateFalseticker
-			} else if !selected && !f.noSelect {
+			case !selected && !f.noSelect:
 				src.State, selected = chronyctl.StateSelected, true
 			}
 		}
 		if parts&chronyctl.PartStats != 0 {
-			src.Stats = chronyctl.SourceStats{Samples: s.samples, StdDev: 0.0002, EstOffset: 0.0001}
+			src.Stats = chronyctl.SourceStats{Samples: samples, StdDev: 0.0002, EstOffset: 0.0001}
 			src.Has.Stats = true
 		}
 		if parts&chronyctl.PartNTPData != 0 {
 			src.NTP = chronyctl.NTPData{RemotePort: uint16(s.port), Stratum: 2, Delay: 0.004,
-				RootDelay: 0.01, TotalTx: 8, RefID: 0xc0000201}
+				RootDelay: 0.01, TotalTx: totalTx, TotalRx: totalRx, TotalValid: totalRx, RefID: 0xc0000201}
+			if code := f.kod[s.addr]; code != "" && totalRx > 0 {
+				src.NTP.Leap, src.NTP.Stratum = 3, 0
+				src.NTP.RefID = uint32(code[0])<<24 | uint32(code[1])<<16 | uint32(code[2])<<8 | uint32(code[3])
+			}
 			src.Has.NTPData = true
+		}
+		if parts&chronyctl.PartSelect != 0 {
+			if noselect {
+				src.Select.ConfOptions, src.Select.EffOptions = chronyctl.SelectNoSelect, chronyctl.SelectNoSelect
+			}
+			src.Has.Select = true
 		}
 		out = append(out, src)
 	}
@@ -203,7 +256,7 @@ func (f *fakeChronyd) AddSource(_ context.Context, r chronyctl.AddSourceRequest)
 		f.added = f.added[:len(f.added)-1]
 		return chronyctl.ErrSourceExists
 	}
-	f.sources = append(f.sources, &fakeSource{addr: a, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags})
+	f.sources = append(f.sources, &fakeSource{addr: a, port: r.Port, addedAt: f.clock.Now(), flags: r.Flags, runtime: true})
 	f.calls = append(f.calls, "add "+a.String())
 	return nil
 }
@@ -282,4 +335,53 @@ func (f *fakeChronyd) log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.calls)
+}
+
+// ModifySelectOpts turns noselect off (the only change the backend
+// makes); noSelectOpts answers as chrony 4.3 does.
+func (f *fakeChronyd) ModifySelectOpts(_ context.Context, a chronyctl.Addr, set, clear chronyctl.SelectOptions) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.dead:
+		return errDead
+	case f.noSelectOpts:
+		return fmt.Errorf("selectopts %s: %w", a, chronyctl.ErrUnsupported)
+	}
+	i := slices.IndexFunc(f.sources, func(s *fakeSource) bool { return s.address() == a })
+	if i < 0 {
+		return chronyctl.ErrNoSuchSource
+	}
+	if set&chronyctl.SelectNoSelect != 0 {
+		f.sources[i].flags |= chronyctl.FlagNoSelect
+	}
+	if clear&chronyctl.SelectNoSelect != 0 {
+		f.sources[i].flags &^= chronyctl.FlagNoSelect
+		f.selectOpts = append(f.selectOpts, a.String()+" -noselect")
+	}
+	return nil
+}
+
+func (f *fakeChronyd) Reselect(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead {
+		return errDead
+	}
+	f.reselects++
+	return nil
+}
+
+// noselect lists the sources chronyd has with noselect now, sorted.
+func (f *fakeChronyd) noselect() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.sources {
+		if s.flags&chronyctl.FlagNoSelect != 0 {
+			out = append(out, s.addr.String())
+		}
+	}
+	slices.Sort(out)
+	return out
 }
