@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +55,7 @@ func testMakeInstall(t *testing.T, tags string) {
 	require.NoError(t, err)
 	page, err := io.ReadAll(zr)
 	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(page), ".nh\n.TH ntp-optimizer 8"))
+	require.Contains(t, string(page), "\n.TH NTP-OPTIMIZER 8 ", "the man page, ntp-optimizer(8)")
 
 	mine := "# mine\n"
 	require.NoError(t, os.WriteFile(p("etc/ntp-optimizer/config.toml"), []byte(mine), 0o600))

@@ -68,6 +68,7 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 	command -v ansible-playbook >/dev/null 2>&1 || missing="$missing ansible-core"
 	command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
+	command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
 	if [ -n "$missing" ]; then
 		say "installing$missing"
 		# Packages with services (prometheus) must not start them here.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -93,23 +91,4 @@ func TestInstallWithoutSystemd(t *testing.T) {
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, errOut, "cannot reach systemd over D-Bus")
 	require.Contains(t, errOut, "use --no-enable to only write the unit files")
-}
-
-func TestManPage(t *testing.T) {
-	out, errOut, code := runApp(t, "man")
-	require.Zero(t, code, errOut)
-	require.True(t, strings.HasPrefix(out, ".nh\n.TH ntp-optimizer 8"), out[:min(len(out), 80)])
-	for _, cmd := range []string{"install", "uninstall", "version"} {
-		require.Contains(t, out, "\n.SH "+cmd+"\n", "man page lacks the %s command", cmd)
-	}
-	groff, err := exec.LookPath("groff")
-	if err != nil {
-		t.Log("groff is missing: the page is not rendered")
-		return
-	}
-	cmd := exec.Command(groff, "-man", "-ww", "-z")
-	cmd.Stdin = strings.NewReader(out)
-	msg, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	require.Empty(t, string(msg), "groff warnings")
 }
