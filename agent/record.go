@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,7 +56,7 @@ func (a *Agent) record(ctx context.Context, rep *Report, st *State, stateErr err
 		}
 	}
 	if a.Metrics != nil {
-		if err := a.Metrics.Write(metricsRun(rep, st)); err != nil {
+		if err := a.Metrics.Write(metricsRun(rep, st, a.Scoring)); err != nil {
 			rep.warn("metrics: " + err.Error())
 		}
 	}
@@ -105,13 +106,20 @@ func notifyOutcome(r *Report) notify.Outcome {
 	return o
 }
 
-// metricsRun is the report as Prometheus metrics.
-func metricsRun(r *Report, st *State) metrics.Run {
+// metricsRun is the report as Prometheus metrics: every candidate address
+// of the run, answered or not (a silent one with up 0, reach 0 and no
+// offset), with its verdict and the class of its failures; the set's size
+// only when the report's set is the daemon's after the run.
+func metricsRun(r *Report, st *State, cfg scoring.Config) metrics.Run {
 	selected := map[string]bool{}
 	for _, a := range r.Selected {
 		selected[a] = true
 	}
 	run := metrics.Run{
+		SetKnown: r.Outcome == OutcomeApplied || r.Outcome == OutcomeUnchanged || r.Outcome == OutcomeOutage ||
+			r.Outcome == OutcomeNotPersisted,
+		SetSize:     cfg.SetSize,
+		MinSetSize:  cfg.MinSetSize,
 		Duration:    time.Duration(r.Duration * float64(time.Second)),
 		Success:     r.Succeeded(),
 		Outage:      r.Outcome == OutcomeOutage,
@@ -121,12 +129,21 @@ func metricsRun(r *Report, st *State) metrics.Run {
 			Outages: uint64(st.Counters.Outages)},
 	}
 	for _, c := range r.Candidates {
-		if !c.Address.IsValid() || c.SamplesOK == 0 {
+		if !c.Address.IsValid() {
 			continue
 		}
-		run.Servers = append(run.Servers, metrics.Server{Name: c.Name, Address: c.Address.String(), Score: c.Score,
+		s := metrics.Server{Name: c.Name, Address: c.Address.String(), Up: c.SamplesOK > 0, Score: c.Score,
 			Offset: c.Offset, Delay: c.Delay, Jitter: c.Jitter, Reach: c.ReachRatio, Stratum: c.Stratum,
-			Selected: selected[c.Address.String()], NTS: c.Auth == scoring.AuthNTS})
+			Selected: selected[c.Address.String()], NTS: c.Auth == scoring.AuthNTS, Verdict: string(c.Verdict),
+			ReasonClass: metrics.ReasonClass(c.Failed, c.Verdict == scoring.Rejected, c.Reason)}
+		// Not measured, as the report's JSON has null (CandidateReport).
+		if c.SamplesOK == 0 {
+			s.Offset, s.Delay = math.NaN(), math.NaN()
+		}
+		if c.SamplesOK < 2 {
+			s.Jitter = math.NaN()
+		}
+		run.Servers = append(run.Servers, s)
 	}
 	return run
 }
