@@ -123,6 +123,7 @@ func metricsRun(r *Report, st *State, cfg scoring.Config) metrics.Run {
 		Duration:    time.Duration(r.Duration * float64(time.Second)),
 		Success:     r.Succeeded(),
 		Outage:      r.Outcome == OutcomeOutage,
+		RolledBack:  r.Outcome == OutcomeRolledBack,
 		Time:        r.Time,
 		LastSuccess: st.LastSuccess,
 		Totals: metrics.Totals{Changes: uint64(st.Counters.Changes), Rollbacks: uint64(st.Counters.Rollbacks),

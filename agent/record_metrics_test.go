@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/daemon"
 	"github.com/ntp-optimizer/ntp-optimizer/metrics"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
 )
@@ -108,4 +109,21 @@ func TestRunMetricsSetUnknown(t *testing.T) {
 		require.Equal(t, metrics.ReasonUnsynchronised, s.ReasonClass, s.Address)
 		require.Equal(t, 16, s.Stratum, s.Address)
 	}
+}
+
+// TestRunMetricsRolledBack: a rolled-back run says so, and its set (the
+// plan's, not the daemon's) is not written as the set's size.
+func TestRunMetricsRolledBack(t *testing.T) {
+	e := newEnv(t)
+	e.backend.apply = func(daemon.Plan) (daemon.Applied, error) {
+		return daemon.Applied{RolledBack: true, Reason: "new sources did not answer within 20s"}, nil
+	}
+	_, err := e.a.Run(t.Context(), agent.Options{})
+	require.ErrorIs(t, err, daemon.ErrRolledBack)
+	require.Len(t, e.metrics.runs, 1)
+	run := e.metrics.runs[0]
+	require.True(t, run.RolledBack)
+	require.False(t, run.Success)
+	require.False(t, run.SetKnown)
+	require.EqualValues(t, 1, run.Totals.Rollbacks)
 }

@@ -23,8 +23,8 @@
 // reply"). The free-text reason stays in the report and the history, not
 // in a label.
 //
-// Per run: its duration, when it ended, whether it succeeded or found an
-// outage, the time of the last successful run, the changes, rollbacks and
+// Per run: its duration, when it ended, whether it succeeded, found an
+// outage or rolled back, the time of the last successful run, the changes, rollbacks and
 // outages counters, the configured set_size and min_set_size, and
 // ntp_optimizer_build_info{version,commit,goversion} 1. The applied set's
 // size, selected_sources and selected_nts_sources, is written only when

@@ -29,6 +29,9 @@ func ExampleWrite() {
 	// # HELP ntp_optimizer_last_run_outage 1 if nothing answered in the last run (this machine's network was down), else 0.
 	// # TYPE ntp_optimizer_last_run_outage gauge
 	// ntp_optimizer_last_run_outage 0
+	// # HELP ntp_optimizer_last_run_rolled_back 1 if the last run's change failed verification and was rolled back, else 0.
+	// # TYPE ntp_optimizer_last_run_rolled_back gauge
+	// ntp_optimizer_last_run_rolled_back 0
 	// # HELP ntp_optimizer_last_run_success 1 if the last run succeeded, else 0.
 	// # TYPE ntp_optimizer_last_run_success gauge
 	// ntp_optimizer_last_run_success 1

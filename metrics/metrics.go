@@ -82,6 +82,9 @@ type Run struct {
 	// Outage is whether nothing answered in this run (the machine's
 	// network was down); such a run is not a success either.
 	Outage bool
+	// RolledBack is whether this run's change failed verification and was
+	// undone.
+	RolledBack bool
 	// Time is when this run ended.
 	Time time.Time
 	// LastSuccess is when a run last succeeded (this one, if Success);
@@ -144,6 +147,7 @@ func families(r Run) []*family {
 		changes  = f("changes_total", "counter", "Runs that changed the NTP sources.")
 		rollback = f("rollbacks_total", "counter", "Runs whose change failed verification and was rolled back.")
 		outage   = f("last_run_outage", "gauge", "1 if nothing answered in the last run (this machine's network was down), else 0.")
+		rolled   = f("last_run_rolled_back", "gauge", "1 if the last run's change failed verification and was rolled back, else 0.")
 		outages  = f("outages_total", "counter", "Runs in which nothing answered (network outages); they change nothing.")
 		build    = f("build_info", "gauge", "Always 1: the version, commit and Go version of the ntp-optimizer that wrote this file.")
 	)
@@ -193,6 +197,7 @@ func families(r Run) []*family {
 	}
 	add(runOK, boolValue(r.Success))
 	add(outage, boolValue(r.Outage))
+	add(rolled, boolValue(r.RolledBack))
 	add(outages, float64(r.Totals.Outages))
 	if !r.LastSuccess.IsZero() {
 		add(lastOK, unixSeconds(r.LastSuccess))
@@ -202,7 +207,7 @@ func families(r Run) []*family {
 	b := r.Build.orBinary()
 	add(build, 1, label{"commit", b.Commit}, label{"goversion", b.GoVersion}, label{"version", b.Version})
 	all := []*family{score, offset, delay, jitter, reach, up, stratum, selected, nts, verdict, selAll, selNTS,
-		setSize, minSet, duration, runTime, runOK, lastOK, changes, rollback, outage, outages, build}
+		setSize, minSet, duration, runTime, runOK, lastOK, changes, rollback, outage, rolled, outages, build}
 	slices.SortFunc(all, func(a, b *family) int { return strings.Compare(a.name, b.name) })
 	return all
 }

@@ -133,6 +133,7 @@ func TestWriteParsesBack(t *testing.T) {
 		{name: "ntp_optimizer_last_success_timestamp_seconds", want: 1773480413.5},
 		{name: "ntp_optimizer_changes_total", want: 7},
 		{name: "ntp_optimizer_rollbacks_total", want: 2},
+		{name: "ntp_optimizer_last_run_rolled_back", want: 0},
 	} {
 		t.Run(tc.name+"/"+tc.server, func(t *testing.T) {
 			v, ok := value(mfs, tc.name, tc.server)
