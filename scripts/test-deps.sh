@@ -69,6 +69,10 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	command -v ansible-playbook >/dev/null 2>&1 || missing="$missing ansible-core"
 	command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 	command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+	# The booted-container tests (internal/nspawntest) build their bookworm
+	# roots with debootstrap on first use, under /var/cache/ntp-optimizer-ci.
+	command -v systemd-nspawn >/dev/null 2>&1 || missing="$missing systemd-container"
+	command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
 	if [ -n "$missing" ]; then
 		say "installing$missing"
 		# Packages with services (prometheus) must not start them here.
