@@ -74,6 +74,13 @@ type Settings struct {
 	LockWait time.Duration
 	// NTS says how the NTS candidates are pre-flighted.
 	NTS NTSSettings
+	// Measure says how new candidates are measured (testing.measure):
+	// MeasureAuto ("" too), MeasureChronyd or MeasureProbe.
+	Measure string
+	// Spacing is the probe's least time between two requests to one
+	// address (testing.spacing): longer than AuditionSpacing, no
+	// audition.
+	Spacing time.Duration
 }
 
 // NTSSettings say how a run pre-flights the candidates listed with nts.

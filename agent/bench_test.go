@@ -58,7 +58,8 @@ func BenchmarkApply(b *testing.B) {
 		dc := discovery.DefaultConfig()
 		dc.NoDiscovery, dc.Servers = true, names
 		a := &agent.Agent{
-			Settings: agent.Settings{Discovery: dc, Scoring: scoring.DefaultConfig(), Policy: daemon.PolicyConverge},
+			Settings: agent.Settings{Discovery: dc, Scoring: scoring.DefaultConfig(), Policy: daemon.PolicyConverge,
+				Measure: agent.MeasureProbe}, // the probe path's figures (cmd/ntp-optimizer's bench has both)
 			Backend: &chronylive.Backend{Client: cl, Config: chronylive.Config{SourceOptions: "iburst"},
 				File: &chronylive.SourcesFile{Path: filepath.Join(d.SourceDir, chronylive.SourcesFileName)}},
 			Discoverer: &discovery.Discoverer{Log: zerolog.Nop()},

@@ -162,12 +162,26 @@ func (a *Agent) adopt(rep *Report, st *State, sources []daemon.Source) {
 // updates st. stateErr says the state directory is unusable (nothing can
 // be written ahead).
 func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Options, stateErr error, log zerolog.Logger) error {
+	if !opt.DryRun {
+		// Before anything else: what a killed run left under audition.
+		if err := a.endAuditions(ctx, rep, st, true, log); err != nil {
+			return fmt.Errorf("deleting the sources an earlier run left under audition: %w", err)
+		}
+	}
 	sources, found, err := a.discover(ctx, rep)
 	if err != nil {
 		return err
 	}
+	if opt.DryRun {
+		sources = hideAuditions(rep, st, sources)
+	}
 	a.adopt(rep, st, sources)
-	ev, err := a.measure(ctx, sources, found.Candidates, st, rep.Time, log)
+	au := a.auditioner(ctx, rep, opt, stateErr)
+	if au != nil {
+		// After the apply (which promotes the winners), whatever happened.
+		defer func() { _ = a.endAuditions(ctx, rep, st, false, log) }()
+	}
+	ev, err := a.measure(ctx, sources, found.Candidates, st, rep.Time, au, rep.RunID, log)
 	if errors.Is(err, ErrOutage) {
 		// The report shows what was measured; the state (blacklist,
 		// hysteresis) and the daemon stay exactly as they were.

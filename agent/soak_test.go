@@ -265,8 +265,10 @@ func soak(t *testing.T, tl timeline, seed uint64, days int) figures {
 	disc.Servers, disc.NoDiscovery = names, true
 	pr := &sim.Prober{W: w}
 	a := &agent.Agent{
+		// The simulated chronyd has no noselect sources: the soak measures
+		// with the probe (auditions: audition_test.go, chronylive's tests).
 		Settings: agent.Settings{Discovery: disc, Scoring: scoring.DefaultConfig(), Policy: daemon.PolicyConverge,
-			HistoryRetention: 7 * 24 * time.Hour},
+			HistoryRetention: 7 * 24 * time.Hour, Measure: agent.MeasureProbe},
 		Backend:    backend,
 		Discoverer: &discovery.Discoverer{Root: dir, Getenv: func(string) string { return "UTC" }, Clock: w.Clock, Log: zerolog.Nop()},
 		Prober:     pr,

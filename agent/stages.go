@@ -49,8 +49,12 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 // reason (see preflight). A run in which nothing answered is an outage
 // (ErrOutage): the evaluation is returned for the report, but its state
 // must not be kept.
+//
+// With an Auditioner (au), the plain candidates' new addresses are
+// auditioned inside the daemon instead of probed (see audition); their
+// measurements are the daemon's.
 func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []discovery.Candidate, st *State,
-	now time.Time, log zerolog.Logger) (Evaluation, error) {
+	now time.Time, au Auditioner, runID string, log zerolog.Logger) (Evaluation, error) {
 	byDaemon, current := a.daemonView(sources, st)
 	measured := map[netip.Addr]bool{}
 	for _, m := range byDaemon {
@@ -97,7 +101,11 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 		if _, ok := shared[ap.Addr()]; ok {
 			return ntsShared
 		}
-		return skip(ap)
+		why := skip(ap)
+		if why == "" && au != nil && !has[ap.Addr()] {
+			why = auditionHeld
+		}
+		return why
 	}})
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("measuring servers: %w", err)
@@ -109,6 +117,15 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 		}
 		probes = append(probes, r)
 	}
+	var auditionNotes []string
+	if au != nil {
+		var auditioned []scoring.Measurement
+		auditioned, auditionNotes, err = a.audition(ctx, au, probes, cands, st, now, runID, log)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		byDaemon = append(byDaemon, auditioned...)
+	}
 	checks, warnings := a.preflight(ctx, probes, candidateIndex(cands), log)
 	ev, err := Evaluate(EvalInput{Probes: probes, Daemon: byDaemon, Candidates: cands, Current: current,
 		Sources: sources, LastOutage: st.LastOutage, NTS: checks}, st.Scoring, now, a.Scoring)
@@ -116,6 +133,7 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 		return Evaluation{}, err
 	}
 	ev.Warnings = warnings
+	ev.Notes = append(ev.Notes, auditionNotes...)
 	if n := keyExchanges(checks); n > 0 {
 		ev.Notes = append(ev.Notes, fmt.Sprintf("nts: pre-flighted %d address(es) with %d key exchange(s)", len(checks), n))
 	}

@@ -27,6 +27,13 @@ type State struct {
 	// predecessor was killed, or its rollback failed) adopts as managed
 	// those the daemon has, so they can be removed again.
 	Pending map[string]ManagedSource `json:"pending,omitempty"`
+	// Auditions are the candidates a run added to the daemon under
+	// audition (chronyd's noselect), by address: written before the
+	// daemon is asked for them, cleared once the run has deleted those it
+	// did not promote. A run that finds entries here (its predecessor was
+	// killed, or could not delete them) deletes the ones the daemon still
+	// has under audition before anything else.
+	Auditions map[string]ManagedSource `json:"auditions,omitempty"`
 	// LastRun summarises the latest run, for `status`.
 	LastRun *RunSummary `json:"last_run,omitempty"`
 	// LastSuccess is when a run last ended applied or unchanged.

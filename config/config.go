@@ -60,6 +60,7 @@ type Testing struct {
 	Timeout          Duration `toml:"timeout" flag:"timeout" unit:"s" usage:"how long to wait for one reply"`
 	Interval         Duration `toml:"interval_hours" flag:"interval" unit:"h" usage:"how often the timer runs apply (hours, or a duration like 90m)"`
 	MaxServers       int      `toml:"max_servers_to_test" flag:"max-servers" usage:"most server names measured per run"`
+	Measure          string   `toml:"measure" flag:"measure" usage:"how new candidates are measured: auto (inside chronyd as noselect sources when it can, else probed), chronyd (as auto, warning when it cannot) or probe (always probed directly)"`
 }
 
 // Selection is how servers are scored and chosen (the seed's `selection`).
@@ -157,6 +158,7 @@ func Default() Config {
 			Timeout:          Duration(5 * time.Second),
 			Interval:         Duration(6 * time.Hour),
 			MaxServers:       20,
+			Measure:          agent.MeasureAuto,
 		},
 		Selection: Selection{
 			MinStratum:         1,

@@ -27,6 +27,8 @@ func (c *Config) Agent() agent.Settings {
 		Policy:           daemon.Policy(c.Policy),
 		HistoryRetention: time.Duration(c.History.RetentionDays) * 24 * time.Hour,
 		LockWait:         agent.DefaultLockWait,
+		Measure:          c.Testing.Measure,
+		Spacing:          c.Testing.Spacing.D(),
 	}
 }
 

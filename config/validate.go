@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/chronyctl"
 	"github.com/ntp-optimizer/ntp-optimizer/schedule"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
@@ -85,6 +86,7 @@ func (c *Config) validate(chosen func(path string) bool) error {
 	oneOf("policy", c.Policy, "converge", "add-only")
 	oneOf("backend", c.Backend, "auto", "chrony", "ntpd", "timesyncd")
 	oneOf("selection.authentication", c.Selection.Authentication, "prefer", "require", "off")
+	oneOf("testing.measure", c.Testing.Measure, agent.MeasureModes...)
 	// Relative, it would depend on each run's working directory (the
 	// timer's is /).
 	check("paths.state_dir", filepath.IsAbs(c.Paths.StateDir), "an absolute path")
@@ -117,8 +119,7 @@ func (c *Config) validate(chosen func(path string) bool) error {
 	}
 
 	oneOf("logging.level", c.Logging.Level, "debug", "info", "warn", "error")
-	oneOf("logging.format", c.Logging.Format, "auto", "console", "json")
-	intIn("logging.retention_days", c.Logging.RetentionDays, 1, 3650)
+	oneOf("logging.format", c.Logging.Format, "auto", "console", "json", "journal")
 	intIn("history.retention_days", c.History.RetentionDays, 1, 3650)
 	return errors.Join(errs...)
 }
