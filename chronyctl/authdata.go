@@ -108,7 +108,7 @@ type AuthData struct {
 	KeyLength uint16   `json:"key_length"` // bits
 	// LastKEAgo is the seconds since the last successful NTS key exchange,
 	// NoKeyExchange when there are no keys.
-	LastKEAgo uint32 `json:"last_ke_ago"`
+	LastKEAgo uint32 `json:"last_ke_ago_s"`
 	// KEAttempts counts the key exchanges tried since the last one that
 	// gave keys (chronyc "Atmp").
 	KEAttempts uint16 `json:"ke_attempts"`

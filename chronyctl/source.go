@@ -19,13 +19,13 @@ type Source struct {
 	// From SOURCE_DATA (always present).
 	Mode           Mode    `json:"mode"`
 	State          State   `json:"state"`
-	Poll           int     `json:"poll"`            // log2 of the polling interval in seconds
-	Stratum        int     `json:"stratum"`         // 0 until a sample arrived
-	Reach          uint8   `json:"reach"`           // reachability register, last 8 polls
-	LastRx         uint32  `json:"last_rx"`         // seconds since the last good sample, NoSample if none
-	Offset         float64 `json:"offset"`          // last sample's offset, adjusted for later clock changes
-	MeasuredOffset float64 `json:"measured_offset"` // last sample's offset as measured
-	OffsetError    float64 `json:"offset_error"`    // its estimated error (the "+/-")
+	Poll           int     `json:"poll"`              // log2 of the polling interval in seconds
+	Stratum        int     `json:"stratum"`           // 0 until a sample arrived
+	Reach          uint8   `json:"reach"`             // reachability register, last 8 polls
+	LastRx         uint32  `json:"last_rx_s"`         // seconds since the last good sample, NoSample if none
+	Offset         float64 `json:"offset_s"`          // last sample's offset, adjusted for later clock changes
+	MeasuredOffset float64 `json:"measured_offset_s"` // last sample's offset as measured
+	OffsetError    float64 `json:"offset_error_s"`    // its estimated error (the "+/-")
 
 	Stats  SourceStats `json:"stats"`
 	NTP    NTPData     `json:"ntp"`
@@ -46,12 +46,12 @@ type Has struct {
 type SourceStats struct {
 	Samples      uint32  `json:"samples"`        // NP: sample points in the set
 	Runs         uint32  `json:"runs"`           // NR: runs of residuals with the same sign
-	Span         uint32  `json:"span"`           // seconds covered by the samples
-	StdDev       float64 `json:"std_dev"`        // standard deviation of the offsets: the jitter
+	Span         uint32  `json:"span_s"`         // seconds covered by the samples
+	StdDev       float64 `json:"std_dev_s"`      // standard deviation of the offsets: the jitter
 	ResidFreqPPM float64 `json:"resid_freq_ppm"` // residual frequency
 	SkewPPM      float64 `json:"skew_ppm"`       // error bound of the frequency
-	EstOffset    float64 `json:"est_offset"`     // estimated offset
-	EstOffsetErr float64 `json:"est_offset_err"`
+	EstOffset    float64 `json:"est_offset_s"`   // estimated offset
+	EstOffsetErr float64 `json:"est_offset_err_s"`
 }
 
 // NTPData is the last NTP exchange with a source (RPY_NTP_DATA, chronyc
@@ -66,14 +66,14 @@ type NTPData struct {
 	Stratum         uint8     `json:"stratum"`
 	Poll            int8      `json:"poll"`
 	Precision       int8      `json:"precision"`
-	RootDelay       float64   `json:"root_delay"`
-	RootDispersion  float64   `json:"root_dispersion"`
+	RootDelay       float64   `json:"root_delay_s"`
+	RootDispersion  float64   `json:"root_dispersion_s"`
 	RefID           uint32    `json:"ref_id"`
 	RefTime         time.Time `json:"ref_time"`
-	Offset          float64   `json:"offset"`
-	Delay           float64   `json:"delay"` // round-trip delay of the last exchange
-	Dispersion      float64   `json:"dispersion"`
-	ResponseTime    float64   `json:"response_time"`
+	Offset          float64   `json:"offset_s"`
+	Delay           float64   `json:"delay_s"` // round-trip delay of the last exchange
+	Dispersion      float64   `json:"dispersion_s"`
+	ResponseTime    float64   `json:"response_time_s"`
 	JitterAsymmetry float64   `json:"jitter_asymmetry"`
 	Tests           uint16    `json:"tests"` // the ten test bits, 1 = passed
 	Interleaved     bool      `json:"interleaved"`
@@ -98,10 +98,10 @@ type SelectData struct {
 	Leap          uint8         `json:"leap"`
 	ConfOptions   SelectOptions `json:"conf_options"`
 	EffOptions    SelectOptions `json:"eff_options"`
-	LastSampleAgo uint32        `json:"last_sample_ago"`
+	LastSampleAgo uint32        `json:"last_sample_ago_s"`
 	Score         float64       `json:"score"`
-	LoLimit       float64       `json:"lo_limit"`
-	HiLimit       float64       `json:"hi_limit"`
+	LoLimit       float64       `json:"lo_limit_s"`
+	HiLimit       float64       `json:"hi_limit_s"`
 }
 
 // Activity counts chronyd's sources by state (RPY_ACTIVITY, chronyc

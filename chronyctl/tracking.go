@@ -16,15 +16,15 @@ type Tracking struct {
 	Stratum            int        `json:"stratum"`
 	Leap               LeapStatus `json:"leap"`
 	RefTime            time.Time  `json:"ref_time"` // the Unix epoch when not synchronised
-	CurrentCorrection  float64    `json:"current_correction"`
-	LastOffset         float64    `json:"last_offset"`
-	RMSOffset          float64    `json:"rms_offset"`
+	CurrentCorrection  float64    `json:"current_correction_s"`
+	LastOffset         float64    `json:"last_offset_s"`
+	RMSOffset          float64    `json:"rms_offset_s"`
 	FreqPPM            float64    `json:"freq_ppm"` // positive: the clock runs fast without correction
 	ResidFreqPPM       float64    `json:"resid_freq_ppm"`
 	SkewPPM            float64    `json:"skew_ppm"`
-	RootDelay          float64    `json:"root_delay"`
-	RootDispersion     float64    `json:"root_dispersion"`
-	LastUpdateInterval float64    `json:"last_update_interval"`
+	RootDelay          float64    `json:"root_delay_s"`
+	RootDispersion     float64    `json:"root_dispersion_s"`
+	LastUpdateInterval float64    `json:"last_update_interval_s"`
 }
 
 // RefName is chronyc's text for a reference without an address (a refclock

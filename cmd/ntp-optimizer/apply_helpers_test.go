@@ -91,6 +91,7 @@ func (e *applyEnv) apply(more ...string) (agent.Report, string, int) {
 	var r agent.Report
 	if out != "" {
 		require.NoError(e.t, json.Unmarshal([]byte(out), &r), "stdout: %s\nstderr: %s", out, stderr)
+		checkSchema(e.t, "apply", out)
 	}
 	return r, stderr, code
 }

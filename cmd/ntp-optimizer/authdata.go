@@ -74,7 +74,9 @@ func runAuthdata(c *cli.Context) error {
 		for _, s := range list {
 			out = append(out, authJSON{Address: s.Source.Address, Name: s.Source.Name, SourceMode: s.Source.Mode, AuthData: s.Auth})
 		}
-		return writeJSON(c.App.Writer, out)
+		return writeJSON(c.App.Writer, struct {
+			Sources []authJSON `json:"sources"`
+		}{out})
 	}
 	return writeAuthdata(ctx, c.App.Writer, list, chronyfmt.Options{
 		Names: nameMode(c), All: c.Bool("all"), Verbose: c.Bool("verbose"),

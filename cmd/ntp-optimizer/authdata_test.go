@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,10 +139,10 @@ func TestAuthdataRealNTS(t *testing.T) {
 				out, stderr, code := runSerial(t, "authdata", "--json", "--chrony-socket", d.Socket)
 				require.Zero(t, code, stderr)
 				var got []map[string]any
-				require.NoError(t, json.Unmarshal([]byte(out), &got))
+				jsonList(t, out, "authdata", "sources", &got)
 				require.Len(t, got, 3, "the NTS server, the plain server, the unresolved name")
 				for _, key := range []string{"address", "name", "source_mode", "mode", "key_id", "key_type", "key_length",
-					"last_ke_ago", "ke_attempts", "nak", "cookies", "cookie_length"} {
+					"last_ke_ago_s", "ke_attempts", "nak", "cookies", "cookie_length"} {
 					require.Contains(t, got[0], key)
 				}
 				byAddr := map[string]map[string]any{}

@@ -131,6 +131,7 @@ func TestBlacklistList(t *testing.T) {
 		After int `json:"blacklist_after_runs"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	checkSchema(t, "blacklist", out)
 	require.Len(t, rep.Blacklist, 2)
 	require.Equal(t, "192.0.2.7", rep.Blacklist[0].Address)
 	require.Equal(t, "ntp.example.org", rep.Blacklist[0].Server)

@@ -42,7 +42,9 @@ func runConfigShow(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, l.Entries())
+		return writeJSON(c.App.Writer, struct {
+			Keys any `json:"keys"`
+		}{l.Entries()})
 	}
 	if l.File != "" {
 		fmt.Fprintf(c.App.Writer, "# effective configuration; file %s\n", l.File)

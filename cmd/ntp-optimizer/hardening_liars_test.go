@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -101,7 +100,7 @@ func TestProbeLiarsNoMajority(t *testing.T) {
 		out, errOut, code := runSerial(t, "probe", "--json", "--spacing", "150ms", "--samples", "4", "--servers-file", file)
 		require.Zero(t, code, errOut)
 		var rows []map[string]any
-		require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
+		jsonList(t, out, "probe", "candidates", &rows)
 		got := map[string]map[string]any{}
 		for _, row := range rows {
 			got[name[row["address"].(string)]] = row

@@ -60,7 +60,9 @@ func runHistory(c *cli.Context) error {
 	}
 	auth := pointAuth(runs)
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, historyJSON(trends, outages, auth))
+		return writeJSON(c.App.Writer, struct {
+			Servers []historyTrend `json:"servers"`
+		}{historyJSON(trends, outages, auth)})
 	}
 	if len(runs) == 0 {
 		fmt.Fprintf(c.App.Writer, "no runs in the last %s in %s\n", since, l.Config.Paths.StateDir)

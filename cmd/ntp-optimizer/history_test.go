@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -67,7 +66,7 @@ func TestHistoryOutage(t *testing.T) {
 			Outage   bool   `json:"outage"`
 		} `json:"runs"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(out), &trends), out)
+	jsonList(t, out, "history", "servers", &trends)
 	require.Len(t, trends, 1)
 	require.Len(t, trends[0].Runs, 4)
 	for i, p := range trends[0].Runs {
@@ -132,7 +131,7 @@ func TestHistoryAuth(t *testing.T) {
 			Auth  string `json:"auth"`
 		} `json:"runs"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(out), &trends), out)
+	jsonList(t, out, "history", "servers", &trends)
 	require.Len(t, trends, 1)
 	var got []string
 	for _, p := range trends[0].Runs {

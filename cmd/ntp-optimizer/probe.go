@@ -21,7 +21,7 @@ func probeCommand() *cli.Command {
 	flags := config.Flags("testing.samples_per_server", "testing.spacing", "testing.timeout", "servers_files", "selection")
 	flags = append(flags,
 		&cli.IntFlag{Name: "port", Value: prober.DefaultConfig().Port, Usage: "NTP port of servers given without one"},
-		&cli.BoolFlag{Name: "json", Usage: "print one JSON array, one object per address"},
+		&cli.BoolFlag{Name: "json", Usage: "print the candidates as JSON, one object per address"},
 	)
 	return &cli.Command{
 		Name:      "probe",
@@ -82,7 +82,9 @@ func runProbe(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		err = writeJSON(c.App.Writer, ev.Reports)
+		err = writeJSON(c.App.Writer, struct {
+			Candidates []agent.CandidateReport `json:"candidates"`
+		}{ev.Reports})
 	} else {
 		err = writeCandidateTable(c.App.Writer, ev.Reports)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,7 +50,7 @@ func TestProbeAgainstLab(t *testing.T) {
 		out, errOut, code := runApp(t, append(base, "--json", addr("good"), addr("dead"))...)
 		require.Zero(t, code, errOut)
 		var rows []map[string]any
-		require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
+		jsonList(t, out, "probe", "candidates", &rows)
 		require.Len(t, rows, 4)
 		for _, k := range []string{"server", "address", "port", "offset_s", "delay_s", "jitter_s", "stratum", "refid",
 			"leap", "root_distance_s", "reach", "samples_sent", "samples_ok", "kod", "unsynchronized",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -130,7 +129,7 @@ func (e *applyEnv) probeJSON() []agent.CandidateReport {
 		"--spacing", "150ms", "--samples", "4")
 	require.Zero(e.t, code, stderr)
 	var rows []agent.CandidateReport
-	require.NoError(e.t, json.Unmarshal([]byte(out), &rows), out)
+	jsonList(e.t, out, "probe", "candidates", &rows)
 	return rows
 }
 

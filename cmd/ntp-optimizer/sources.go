@@ -54,7 +54,9 @@ func runSources(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "ntp-optimizer: note: chronyd did not give %s over %s; those fields are empty (see \"has\")\n",
 			strings.Join(missing, " and "), cl.Remote())
 	}
-	return writeJSON(c.App.Writer, srcs)
+	return writeJSON(c.App.Writer, struct {
+		Sources []chronyctl.Source `json:"sources"`
+	}{srcs})
 }
 
 // missingParts names the parts chronyd refused for every NTP source that

@@ -125,6 +125,7 @@ func TestStatusJSON(t *testing.T) {
 		Timer    struct{ Note string }
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	checkSchema(t, "status", out)
 	require.Contains(t, st.Daemon, "chronyd")
 	require.NotEmpty(t, st.Timer.Note, "no systemd here")
 	tr := st.Tracking

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +12,36 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 )
 
-// writeJSON prints v as indented JSON.
+// jsonSchemaVersion is the layout version of every --json document
+// (docs/schemas/*.schema.json). It changes when a key is renamed or
+// removed or its meaning changes; adding a key does not change it.
+const jsonSchemaVersion = 1
+
+// writeJSON prints v, which must marshal to a JSON object, as indented
+// JSON with "schema_version" as its first key. Lists are printed inside an
+// object under their name ({"schema_version": 1, "sources": […]}), so
+// every document can carry the version. Keys follow one convention:
+// snake_case, and times and durations in seconds end in _s.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '{' {
+		return fmt.Errorf("internal error: a --json document must be an object, not %.20s", b)
+	}
+	head := fmt.Sprintf(`{"schema_version":%d`, jsonSchemaVersion)
+	if len(b) > 2 {
+		head += ","
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, append([]byte(head), b[1:]...), "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
 }
 
 // writeCandidateTable prints the performance table: the seed's columns
