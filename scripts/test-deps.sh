@@ -69,6 +69,7 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	command -v ansible-playbook >/dev/null 2>&1 || missing="$missing ansible-core"
 	command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 	command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+	command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing="$missing logrotate"
 	command -v lintian >/dev/null 2>&1 || missing="$missing lintian"
 	# The booted-container tests (internal/nspawntest) build their bookworm
 	# roots with debootstrap on first use, under /var/cache/ntp-optimizer-ci.
