@@ -124,10 +124,9 @@ type Webhook struct {
 
 // Logging is where the log goes.
 type Logging struct {
-	Level         string `toml:"level" flag:"log-level" usage:"debug, info, warn or error"`
-	Format        string `toml:"format" flag:"log-format" usage:"console, json, or auto (console on a terminal, JSON otherwise)"`
-	File          string `toml:"file" flag:"log-file" usage:"also log to this file (for machines without journald)"`
-	RetentionDays int    `toml:"retention_days" flag:"log-retention-days" usage:"days of rotated log files to keep"`
+	Level  string `toml:"level" flag:"log-level" usage:"debug, info, warn or error"`
+	Format string `toml:"format" flag:"log-format" usage:"console, json, journal (journald's native protocol), or auto (console on a terminal, journal when stderr is the journal, JSON otherwise)"`
+	File   string `toml:"file" flag:"log-file" usage:"also log to this file (for machines without journald; rotated by logrotate)"`
 }
 
 // History is the per-run record in the state directory.
@@ -184,7 +183,7 @@ func Default() Config {
 				SendOnError: true, Timeout: Duration(notify.DefaultSMTPTimeout)},
 			Webhook: Webhook{SendOnChange: true, SendOnError: true, Timeout: Duration(notify.DefaultWebhookTimeout)},
 		},
-		Logging: Logging{Level: "info", Format: "auto", RetentionDays: 30},
+		Logging: Logging{Level: "info", Format: "auto"},
 		History: History{RetentionDays: 30},
 	}
 }

@@ -27,6 +27,7 @@ func applyCommand() *cli.Command {
 		&cli.BoolFlag{Name: "dry-run", Usage: "measure and decide, change nothing (not the daemon, not a file, not the state)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the decision document as JSON"},
 		&cli.BoolFlag{Name: "no-schedule", Usage: "run once; do not install the systemd timer (apply installs it on its first run where systemd runs, as install does)"},
+		&cli.BoolFlag{Name: "cleanup", Usage: "only delete the sources an interrupted run left under audition in chronyd (noselect), then exit"},
 	)
 	return &cli.Command{
 		Name:  "apply",
@@ -75,8 +76,10 @@ func runApply(c *cli.Context) error {
 
 	p := prober.New(cfg.Prober(), log)
 	p.Clock = clockOf(c)
+	var progress *progressLine
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.Bool("json") {
-		p.Progress = progressLine(f)
+		progress = progressOf(c, f)
+		p.Progress = progress.Show
 	}
 	settings := cfg.Agent()
 	// The NTS pre-flight: the daemon's trust, the probe's samples and
@@ -98,12 +101,13 @@ func runApply(c *cli.Context) error {
 	if path := cfg.Paths.MetricsFile; path != "" {
 		a.Metrics = metrics.File{Path: path}
 	}
-	rep, runErr := a.Run(c.Context, agent.Options{DryRun: c.Bool("dry-run")})
-	if p.Progress != nil {
-		fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+	if c.Bool("cleanup") {
+		return runCleanup(c, a)
 	}
+	rep, runErr := a.Run(c.Context, agent.Options{DryRun: c.Bool("dry-run")})
+	progress.Clear()
 	if rep != nil {
-		logReport(c, rep)
+		logReport(c, rep, runErr)
 		if c.Bool("json") {
 			err = writeJSON(c.App.Writer, rep)
 		} else {
@@ -118,7 +122,25 @@ func runApply(c *cli.Context) error {
 			log.Warn().Err(err).Msg("could not schedule the timer (ntp-optimizer install)")
 		}
 	}
-	return applyExit(runErr)
+	return runExit(c, rep, runErr)
+}
+
+// runCleanup is apply --cleanup: the sources earlier runs left under
+// audition are deleted, nothing else is done.
+func runCleanup(c *cli.Context, a *agent.Agent) error {
+	rep, err := a.Cleanup(c.Context)
+	if rep != nil {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(c.App.Writer, "note: %s\n", n)
+		}
+		for _, w := range rep.Warnings {
+			fmt.Fprintf(c.App.Writer, "warning: %s\n", w)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	return nil
 }
 
 // notifier builds the e-mail and webhook notifier when either is on (nil
@@ -161,8 +183,9 @@ func applyExit(err error) error {
 	return err
 }
 
-// logReport puts the decision into the log, one line per change.
-func logReport(c *cli.Context, r *agent.Report) {
+// logReport puts the decision into the log, one line per change; the last
+// line is an error for a failed run (exitLevel).
+func logReport(c *cli.Context, r *agent.Report, runErr error) {
 	log := logger(c).With().Str("run_id", r.RunID).Logger()
 	for _, a := range r.Added {
 		log.Info().Str("server", a.Server).Str("addr", a.Address.String()).Str("reason", a.Reason).Bool("dry_run", r.DryRun).Msg("add")
@@ -173,7 +196,7 @@ func logReport(c *cli.Context, r *agent.Report) {
 	for _, w := range r.Warnings {
 		log.Warn().Msg(w)
 	}
-	log.Info().Str("outcome", string(r.Outcome)).Strs("selected", r.Selected).Float64("duration_s", r.Duration).
+	log.WithLevel(exitLevel(codeOf(applyExit(runErr)))).Str("outcome", string(r.Outcome)).Strs("selected", r.Selected).Float64("duration_s", r.Duration).
 		Str("reason", r.Reason).Msg("run finished")
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -40,22 +39,12 @@ func setup(c *cli.Context) error {
 	if err := l.ApplyFlags(c); err != nil {
 		return usageError(err)
 	}
-	var file io.Writer
-	if lf := l.Config.Logging.File; lf != "" {
-		f, err := openLogFile(lf, l.Config.Logging.RetentionDays, clockOf(c).Now())
-		if err != nil {
-			return err
-		}
-		file = f // closed when the process exits
-	}
-	log, err := newLogger(os.Stderr, file, l.Config.Logging.Level, l.Config.Logging.Format, clockOf(c))
-	if err != nil {
-		return usageError(err)
-	}
 	if c.App.Metadata == nil {
 		c.App.Metadata = map[string]any{}
 	}
-	c.App.Metadata[loggerKey] = log
+	if err := setupLogger(c, l.Config.Logging); err != nil {
+		return err
+	}
 	c.App.Metadata[configKey] = l
 	return nil
 }

@@ -12,74 +12,40 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 )
 
-// TestLogFileRotationAndRetention runs on a clock years away from the real
-// date (the files' mtimes), in a zone far from UTC, so the rotation can
-// only pass if it reads days from the lines' own times.
-func TestLogFileRotationAndRetention(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		now  time.Time
-	}{
-		{"past, east of UTC", time.Date(2019, 3, 30, 23, 30, 0, 0, time.FixedZone("UTC+14", 14*3600))},
-		{"future, west of UTC", time.Date(2041, 7, 1, 0, 10, 0, 0, time.FixedZone("UTC-10", -10*3600))},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			clock := clocktest.NewStepper(tc.now)
-			dir := t.TempDir()
-			path := filepath.Join(dir, "logs", "ntp-optimizer.log")
-			devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-			require.NoError(t, err)
-			defer devNull.Close()
-			logLine := func(msg string) {
-				f, err := openLogFile(path, 30, clock.Now())
-				require.NoError(t, err)
-				log, err := newLogger(devNull, f, "info", "json", clock)
-				require.NoError(t, err)
-				log.Info().Msg(msg)
-				require.NoError(t, f.Close())
-			}
-
-			logLine("day 1")
-			old := path + "." + clock.Now().AddDate(0, 0, -31).Format(rotatedFormat)
-			kept := path + "." + clock.Now().AddDate(0, 0, -27).Format(rotatedFormat)
-			require.NoError(t, os.WriteFile(old, []byte("old\n"), 0o640))
-			require.NoError(t, os.WriteFile(kept, []byte("kept\n"), 0o640))
-			day1 := clock.Now().Format(rotatedFormat)
-
-			// Later the same local day: appended, not rotated.
-			clock.Advance(20 * time.Minute)
-			logLine("day 1, later")
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			require.Equal(t, 2, strings.Count(string(b), "\n"), "%s", b)
-
-			// The next local day: day 1's file moves aside, old files go.
-			clock.Advance(24 * time.Hour)
-			logLine("day 2")
-			rotated, err := os.ReadFile(path + "." + day1)
-			require.NoError(t, err, "the previous day's file moved aside")
-			require.Contains(t, string(rotated), `"message":"day 1"`)
-			require.Contains(t, string(rotated), `"message":"day 1, later"`)
-			b, err = os.ReadFile(path)
-			require.NoError(t, err)
-			require.Contains(t, string(b), `"message":"day 2"`)
-			require.Equal(t, 1, strings.Count(string(b), "\n"))
-			_, err = os.Stat(old)
-			require.True(t, os.IsNotExist(err), "older than 30 days: removed")
-			_, err = os.Stat(kept)
-			require.NoError(t, err, "within 30 days: kept")
-		})
-	}
-}
-
-// TestLogFileWithoutTimes: a file whose lines carry no time (not written
-// by ntp-optimizer, or cut short) is appended to, never rotated by guess.
-func TestLogFileWithoutTimes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ntp-optimizer.log")
-	require.NoError(t, os.WriteFile(path, []byte("plain text\n{\"level\":\"info\"}\n{\"time\":"), 0o640))
-	f, err := openLogFile(path, 30, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+// TestLogFile: logging.file gets JSON lines appended, whatever the stderr
+// format; the directory is created. Rotation is logrotate's
+// (deploy/logrotate): a file moved aside is not touched, the next run
+// starts a new one.
+func TestLogFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs", "ntp-optimizer.log")
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	require.NoError(t, err)
-	require.NoError(t, f.Close())
-	matches, _ := filepath.Glob(path + ".*")
-	require.Empty(t, matches)
+	defer devNull.Close()
+	logLine := func(msg string) {
+		f, err := openLogFile(path)
+		require.NoError(t, err)
+		log, err := newLogger(logSetup{Out: logOutput{Stderr: devNull}, File: f, Level: "info", Format: "console",
+			Clock: clocktest.NewStepper(time.Date(2041, 7, 1, 0, 10, 0, 0, time.UTC))})
+		require.NoError(t, err)
+		log.Info().Msg(msg)
+		require.NoError(t, f.Close())
+	}
+	logLine("one")
+	logLine("two")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(b), "\n"), "%s", b)
+	require.Contains(t, string(b), `{"level":"info","time":"2041-07-01T00:10:00Z","message":"one"}`)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o640), fi.Mode().Perm()&^0o022)
+
+	require.NoError(t, os.Rename(path, path+".1")) // logrotate's create
+	logLine("three")
+	b, err = os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(b), "\n"), "%s", b)
+	b, err = os.ReadFile(path + ".1")
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(b), "\n"), "the rotated file is left alone")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 
@@ -68,11 +67,13 @@ func runProbe(c *cli.Context) error {
 	}
 
 	p := prober.New(pc, logger(c))
+	var progress *progressLine
 	if f, ok := c.App.ErrWriter.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.Progress = progressLine(f)
-		defer fmt.Fprint(f, "\r\033[K")
+		progress = progressOf(c, f)
+		p.Progress = progress.Show
 	}
 	results, err := p.Probe(c.Context, agent.Targets(found.Candidates), prober.RunOptions{})
+	progress.Clear() // before the table, on the same terminal
 	if err != nil {
 		return err
 	}
@@ -95,12 +96,4 @@ func runProbe(c *cli.Context) error {
 		return withCode(exitNoUsable, errors.New("no server answered"))
 	}
 	return nil
-}
-
-// progressLine draws one self-overwriting progress line on a terminal.
-func progressLine(f *os.File) func(prober.Progress) {
-	return func(pr prober.Progress) {
-		fmt.Fprintf(f, "\rprobing %d/%d addresses: %d requests sent, %d answered ",
-			pr.AddressesDone, pr.Addresses, pr.SamplesSent, pr.SamplesOK)
-	}
 }
