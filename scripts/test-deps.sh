@@ -65,6 +65,7 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	command -v patch >/dev/null 2>&1 || missing="$missing patch"
 	command -v chattr >/dev/null 2>&1 || missing="$missing e2fsprogs"
 	command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+	command -v prometheus-node-exporter >/dev/null 2>&1 || missing="$missing prometheus-node-exporter"
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 	command -v ansible-playbook >/dev/null 2>&1 || missing="$missing ansible-core"
 	command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
