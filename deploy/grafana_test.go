@@ -67,13 +67,7 @@ const dsVar = "${DS_PROMETHEUS}"
 // data source as a variable, and every metric its queries use is one the
 // agent exports (or chrony_exporter's).
 func TestGrafanaDashboard(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "grafana", "ntp-optimizer.json"))
-	require.NoError(t, err)
-	var d dashboard
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	require.NoError(t, dec.Decode(&d), "valid JSON")
-	require.False(t, dec.More(), "one JSON document")
-
+	d := loadDashboard(t)
 	require.NotEmpty(t, d.Title)
 	require.NotEmpty(t, d.UID)
 	require.GreaterOrEqual(t, d.SchemaVersion, 36, "a schema with datasource references by uid")
@@ -152,11 +146,38 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 }
 
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "grafana", "ntp-optimizer.json"))
+	require.NoError(t, err)
+	var d dashboard
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	require.NoError(t, dec.Decode(&d), "valid JSON")
+	require.False(t, dec.More(), "one JSON document")
+	return d
+}
+
+// dashboardVars replaces the dashboard's variables by values Grafana could
+// give them ("All" for instance and server).
+var dashboardVars = strings.NewReplacer(`$instance`, `.*`, `$server`, `.*`, `$__range`, `1d`,
+	`$__rate_interval`, `5m`, `$__interval`, `1m`)
+
+// dashboardQueries are the panels' queries, ready to run.
+func dashboardQueries(t *testing.T) []string {
+	var qs []string
+	for _, p := range loadDashboard(t).Panels {
+		for _, q := range p.Targets {
+			qs = append(qs, dashboardVars.Replace(q.Expr))
+		}
+	}
+	require.NotEmpty(t, qs)
+	return qs
+}
+
 // checkPromQL has promtool parse each query, its variables replaced by
 // values Grafana could give them, as the expression of a recording rule.
 func checkPromQL(t *testing.T, exprs []string) {
 	promtool := testtool.Need(t, "promtool", "prometheus")
-	vars := strings.NewReplacer(`$instance`, `.*`, `$server`, `.*`, `$__range`, `1d`, `$__rate_interval`, `5m`, `$__interval`, `1m`)
 	var rules strings.Builder
 	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
 	for i, e := range exprs {
@@ -165,7 +186,7 @@ func checkPromQL(t *testing.T, exprs []string) {
 			e = strings.TrimSuffix(strings.TrimPrefix(e, "label_values("), ")")
 			e = e[:strings.LastIndex(e, ",")]
 		}
-		q, err := json.Marshal(vars.Replace(e))
+		q, err := json.Marshal(dashboardVars.Replace(e))
 		require.NoError(t, err)
 		fmt.Fprintf(&rules, "      - record: dashboard:query%d\n        expr: %s\n", i, q)
 	}

@@ -2,8 +2,16 @@ package deploy
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -102,12 +110,11 @@ func checkMetricNames(t *testing.T, what, text string) {
 	}
 }
 
-// exportedMetrics are the metric names metrics.Write writes for a
-// representative run: every kind of server and every run-level family.
-func exportedMetrics(t *testing.T) []string {
-	t.Helper()
+// representativeRun has every kind of server (selected with NTS, silent,
+// a rejected falseticker) and every run-level figure.
+func representativeRun() metrics.Run {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	r := metrics.Run{
+	return metrics.Run{
 		Servers: []metrics.Server{
 			{Name: "time.example.test", Address: "192.0.2.1", Up: true, Score: 94, Offset: 0.0002, Delay: 0.012,
 				Jitter: 0.0001, Reach: 1, Stratum: 2, Selected: true, NTS: true, Verdict: "selected"},
@@ -120,6 +127,13 @@ func exportedMetrics(t *testing.T) []string {
 		Duration: 40 * time.Second, Success: true, Time: now, LastSuccess: now,
 		Totals: metrics.Totals{Changes: 3, Rollbacks: 1, Outages: 1},
 	}
+}
+
+// exportedMetrics are the metric names metrics.Write writes for a
+// representative run: every kind of server and every run-level family.
+func exportedMetrics(t *testing.T) []string {
+	t.Helper()
+	r := representativeRun()
 	var buf bytes.Buffer
 	require.NoError(t, metrics.Write(&buf, r))
 	var names []string
@@ -131,4 +145,135 @@ func exportedMetrics(t *testing.T) []string {
 	require.Contains(t, names, "ntp_optimizer_server_offset_seconds")
 	slices.Sort(names)
 	return names
+}
+
+// TestPrometheusEndToEnd: a real Prometheus scrapes a real node_exporter
+// serving a written metrics file, loads the rules, and then every rule is
+// healthy, the alert the file calls for fires, and every dashboard query
+// returns data.
+func TestPrometheusEndToEnd(t *testing.T) {
+	prom := testtool.Need(t, "prometheus", "prometheus")
+	ne := testtool.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	root := repoRoot(t)
+	dir := t.TempDir()
+	textfiles := filepath.Join(dir, "textfile")
+	require.NoError(t, os.Mkdir(textfiles, 0o755))
+	r := representativeRun()
+	// One selected server of min_set_size 3: NTPOptimizerSetBelowMinimum.
+	require.NoError(t, metrics.WriteFile(filepath.Join(textfiles, "ntp_optimizer.prom"), r))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	neAddr := freeAddr(t)
+	start(t, ctx, ne, "--web.listen-address="+neAddr, "--collector.disable-defaults",
+		"--collector.textfile", "--collector.textfile.directory="+textfiles)
+	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [%q]
+scrape_configs:
+  - job_name: node
+    static_configs: [{targets: [%q]}]
+`, filepath.Join(root, "deploy", "prometheus", "ntp-optimizer.rules.yml"), neAddr)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	promAddr := freeAddr(t)
+	start(t, ctx, prom, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+promAddr)
+
+	api := func(path string, params url.Values, out any) error {
+		resp, err := http.Get("http://" + promAddr + path + "?" + params.Encode())
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s: %s", path, resp.Status, b)
+		}
+		return json.Unmarshal(b, out)
+	}
+	type vector struct {
+		Data struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	query := func(q string) (int, error) {
+		var v vector
+		err := api("/api/v1/query", url.Values{"query": {q}}, &v)
+		return len(v.Data.Result), err
+	}
+	require.Eventually(t, func() bool {
+		n, err := query(`up{job="node"} == 1 and on (instance) ntp_optimizer_build_info`)
+		return err == nil && n == 1
+	}, time.Minute, 200*time.Millisecond, "Prometheus scrapes node_exporter's textfile")
+
+	// The rules: all healthy, and the one the file calls for fires.
+	require.Eventually(t, func() bool {
+		var alerts struct {
+			Data struct {
+				Alerts []struct {
+					Labels map[string]string `json:"labels"`
+					State  string            `json:"state"`
+				} `json:"alerts"`
+			} `json:"data"`
+		}
+		if api("/api/v1/alerts", nil, &alerts) != nil {
+			return false
+		}
+		for _, a := range alerts.Data.Alerts {
+			if a.Labels["alertname"] == "NTPOptimizerSetBelowMinimum" && a.State == "firing" {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond)
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct {
+					Name, Health, LastError string
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	require.NoError(t, api("/api/v1/rules", nil, &rules))
+	require.Len(t, rules.Data.Groups, 1)
+	for _, rule := range rules.Data.Groups[0].Rules {
+		require.Equal(t, "ok", rule.Health, "%s: %s", rule.Name, rule.LastError)
+	}
+
+	// Every dashboard query has data for this file.
+	for _, q := range dashboardQueries(t) {
+		n, err := query(q)
+		require.NoError(t, err, q)
+		require.Positive(t, n, "no data for %s", q)
+	}
+}
+
+// freeAddr is a loopback address with a port nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs a server for the rest of the test; its output is logged if
+// the test fails.
+func start(t *testing.T, ctx context.Context, name string, args ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s:\n%s", filepath.Base(name), out.String())
+		}
+	})
 }
