@@ -123,7 +123,8 @@ func TestNTSNeverTradedForPlain(t *testing.T) {
 			m, err := os.ReadFile(prom)
 			require.NoError(t, err)
 			require.Contains(t, string(m), "\nntp_optimizer_selected_nts_sources 2\n")
-			require.Contains(t, string(m), fmt.Sprintf("ntp_optimizer_server_nts{address=%q,server=%q} 1", nts[0], nts[0]))
+			require.Contains(t, string(m), fmt.Sprintf("ntp_optimizer_server_nts{address=%q,server=%q,source_address=%q,source_name=%q} 1",
+				nts[0], nts[0], nts[0], nts[0]))
 
 			// The control: off trades them on score.
 			_, stderr, code = e.apply("--authentication", "off")
