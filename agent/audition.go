@@ -95,27 +95,31 @@ func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateE
 }
 
 // audition measures the probe results held back for the daemon (Skipped
-// auditionHeld): at most max_servers_to_test addresses, of candidates
+// auditionHeld): the addresses of at most max_servers_to_test names, of candidates
 // whose operators accept chronyd's spacing; the others, and all of them
 // when the write-ahead record cannot be saved, are probed after all. The
 // addresses are recorded in st.Auditions (and the state saved) before
 // the daemon is asked for them. Each auditioned result gets the
 // audition's counts (for the outage check), and the daemon's
-// measurements are returned for Evaluate.
+// measurements are returned for Evaluate, with the probe's origin: they
+// are scored and tallied as the probe's (see scoring.Tallies).
 func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Result, cands []discovery.Candidate,
 	st *State, now time.Time, runID string, log zerolog.Logger) ([]scoring.Measurement, []string, error) {
 	index := candidateIndex(cands)
 	limit := a.Discovery.MaxCandidates
 	var held, reprobe []int
+	names := map[string]bool{} // the names auditioned
 	for i := range probes {
 		r := &probes[i]
 		if r.Skipped != auditionHeld {
 			continue
 		}
-		if spacing(r, index) > AuditionSpacing || limit > 0 && len(held) >= limit {
+		name := strings.ToLower(r.Server)
+		if spacing(r, index) > AuditionSpacing || limit > 0 && !names[name] && len(names) >= limit {
 			reprobe = append(reprobe, i)
 			continue
 		}
+		names[name] = true
 		held = append(held, i)
 	}
 	var notes []string
@@ -160,6 +164,11 @@ func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Res
 			delete(st.Auditions, r.Address.String())
 			continue
 		}
+		// Scored as the probe's measurement would be, and tallied with
+		// the new candidates: an audition's silence counts against it only
+		// when the other new candidates answered, whatever the daemon's
+		// own sources (their registers may still show an outage) did.
+		m.Origin = scoring.OriginProbe
 		r.Skipped, r.SamplesSent, r.SamplesOK, r.KoD = "", m.SamplesSent, m.SamplesOK, m.KoD
 		if m.SamplesOK > 0 {
 			answered++

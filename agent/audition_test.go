@@ -322,3 +322,29 @@ func TestAuditionFailures(t *testing.T) {
 		require.ErrorContains(t, err, "deleting the sources an earlier run left under audition")
 	})
 }
+
+// TestAuditionTalliedLikeTheProbe: after an outage chronyd's registers
+// show its sources silent; the auditions answer. The decision is the
+// probe's: an audition is tallied with the new candidates, so the
+// answering auditions do not make the daemon's silence count.
+func TestAuditionTalliedLikeTheProbe(t *testing.T) {
+	silent := func(e *env) {
+		for i := range e.backend.sources {
+			m := *e.backend.sources[i].Measurement
+			m.SamplesOK = 0
+			e.backend.sources[i].Measurement, e.backend.sources[i].Reach = &m, 0
+		}
+	}
+	probed := newEnv(t)
+	silent(probed)
+	_, perr := probed.a.Run(t.Context(), agent.Options{})
+	e, _ := auditionEnv(t)
+	silent(e)
+	_, err := e.a.Run(t.Context(), agent.Options{})
+	require.Equal(t, perr == nil, err == nil, "%v / %v", perr, err)
+	require.Len(t, e.backend.plans, len(probed.backend.plans))
+	if len(probed.backend.plans) > 0 {
+		require.Equal(t, probed.backend.plans[0].Add, e.backend.plans[0].Add)
+		require.Equal(t, probed.backend.plans[0].Remove, e.backend.plans[0].Remove)
+	}
+}
