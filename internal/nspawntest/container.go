@@ -36,6 +36,13 @@ type Options struct {
 	// Files are written into the container's root before the boot:
 	// absolute path inside -> contents (mode 0644, parents created).
 	Files map[string]string
+	// PrivateNetwork gives the container a network namespace of its own
+	// with only a loopback device (--private-network) instead of the
+	// host's. Servers for it are started inside with InNetNS; addresses
+	// are added with AddAddress (on LabLink). Daemons that refuse loopback servers other
+	// than 127.0.0.1 (ntpd) or need port 123 (ntpd, timesyncd) use it, so
+	// they never bind a port of the host.
+	PrivateNetwork bool
 }
 
 // Container is a booted systemd-nspawn container.
@@ -52,6 +59,9 @@ type Container struct {
 	logPath string
 	exited  chan struct{}
 	stop    sync.Once
+
+	linkOnce sync.Once // LabLink made
+	linkErr  error
 }
 
 // Boot starts systemd in a container on a writable overlay of root
@@ -83,8 +93,12 @@ func Boot(t testing.TB, r Root, opt Options) *Container {
 	}
 	// --register=no --keep-unit: no machined and no host systemd here;
 	// --link-journal=no keeps the journal inside the overlay.
-	c.cmd = exec.Command(nspawn, "-D", c.Dir, "--register=no", "--keep-unit", "--link-journal=no",
-		"--machine="+c.Name, "--console=read-only", "-b")
+	args := []string{"-D", c.Dir, "--register=no", "--keep-unit", "--link-journal=no",
+		"--machine=" + c.Name, "--console=read-only", "-b"}
+	if opt.PrivateNetwork {
+		args = append(args, "--private-network")
+	}
+	c.cmd = exec.Command(nspawn, args...)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	if err := c.cmd.Start(); err != nil {
 		logf.Close()
@@ -216,6 +230,16 @@ func (c *Container) ExecContext(ctx context.Context, args ...string) (string, er
 		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
 	return out.String(), err
+}
+
+// nsenterNet runs a host command (the host's ip) in the container's
+// network namespace only.
+func (c *Container) nsenterNet(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(c.pid), "-n"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // Run is Exec that fails the test when the command fails.
