@@ -121,6 +121,7 @@ func commands() []*cli.Command {
 		statusCommand(),
 		probeCommand(),
 		historyCommand(),
+		reportCommand(),
 		blacklistCommand(),
 		configCommand(),
 		installCommand(),
