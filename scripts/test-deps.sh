@@ -76,6 +76,9 @@ if is_root && command -v apt-get >/dev/null 2>&1; then
 	# roots with debootstrap on first use, under /var/cache/ntp-optimizer-ci.
 	command -v systemd-nspawn >/dev/null 2>&1 || missing="$missing systemd-container"
 	command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
+	# The report's rendering test takes screenshots with headless Chromium
+	# (about 150 MB to download, 470 MB installed, with its libraries).
+	command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 	if [ -n "$missing" ]; then
 		say "installing$missing"
 		# Packages with services (prometheus) must not start them here.
