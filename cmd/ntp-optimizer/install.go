@@ -21,6 +21,9 @@ func installCommand() *cli.Command {
 			"ntp-optimizer.timer (5 min after boot, then every --interval, with a randomized\n" +
 			"delay so a fleet never fires together) to --unit-dir, reloads systemd and\n" +
 			"enables and starts the timer over D-Bus. Run it again to change the interval.\n" +
+			"Where the package installed the units (/lib/systemd/system), it writes only\n" +
+			"drop-ins: ntp-optimizer.timer.d/interval.conf and, for --binary, --apply-arg or\n" +
+			"--rw-path, ntp-optimizer.service.d/install.conf.\n" +
 			"Installing into /etc/systemd/system also fits the sandbox to this machine's NTP\n" +
 			"daemons (creates /etc/systemd/timesyncd.conf.d for timesyncd; lets the service\n" +
 			"write /etc when ntpd reads /etc/ntp.conf).",
@@ -102,6 +105,9 @@ func installTimer(c *cli.Context, o installOptions) error {
 		return usageError(fmt.Errorf("--binary: %w", err))
 	}
 	in := schedule.Installer{UnitDir: o.unitDir, Units: units, Log: logger(c)}
+	if filepath.Clean(o.unitDir) == schedule.DefaultUnitDir {
+		in.PackagedDirs = schedule.PackagedUnitDirs
+	}
 	if o.enable {
 		sd, err := systemd.Connect(c.Context)
 		if err != nil {
@@ -116,6 +122,9 @@ func installTimer(c *cli.Context, o installOptions) error {
 	}
 	for _, f := range res.Unchanged {
 		fmt.Fprintf(c.App.Writer, "unchanged %s\n", f)
+	}
+	for _, f := range res.Removed {
+		fmt.Fprintf(c.App.Writer, "removed %s\n", f)
 	}
 	if err != nil {
 		return err

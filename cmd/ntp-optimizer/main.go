@@ -62,8 +62,8 @@ func newApp() *cli.App {
 func newAppFor(args []string) *cli.App {
 	app := newApp()
 	invoked := invokedCommand(args[1:])
-	if invoked == "man" {
-		return app // the man page documents every command
+	if invoked == "man" || invoked == "completion" {
+		return app // the man page and the fish completion list every command's flags
 	}
 	for _, c := range app.Commands {
 		if c.Name != invoked {
@@ -127,6 +127,7 @@ func commands() []*cli.Command {
 		installCommand(),
 		uninstallCommand(),
 		manCommand(),
+		completionCommand(),
 		versionCommand(),
 	}
 }

@@ -24,10 +24,19 @@ func timerInstalled() bool {
 	return false
 }
 
+// timerEnabled reports whether the timer is enabled (its timers.target
+// link exists).
+func timerEnabled() bool {
+	_, err := os.Lstat(filepath.Join(schedule.DefaultUnitDir, "timers.target.wants", schedule.TimerName))
+	return err == nil
+}
+
 // scheduleAfterApply does what the seed's first run does: it schedules
-// apply on a systemd timer (every testing.interval_hours), unless a timer
-// is installed already; an explicit --interval reinstalls it with the new
-// interval. The timer's runs read /etc/ntp-optimizer/config.toml, not this
+// apply on a systemd timer (every testing.interval_hours), unless the
+// timer is enabled already; an explicit --interval reinstalls it with the
+// new interval. The package installs the timer but does not enable it, so
+// the first apply after installing the package enables it (writing the
+// interval drop-in). The timer's runs read /etc/ntp-optimizer/config.toml, not this
 // command line. It says why when it cannot.
 func scheduleAfterApply(c *cli.Context, cfg *config.Config) error {
 	if !systemd.Running("") {
@@ -35,7 +44,7 @@ func scheduleAfterApply(c *cli.Context, cfg *config.Config) error {
 		log.Info().Msg("not scheduled: systemd is not running (run apply from cron, or pass --no-schedule)")
 		return nil
 	}
-	if timerInstalled() && !c.IsSet("interval") {
+	if timerInstalled() && timerEnabled() && !c.IsSet("interval") {
 		return nil
 	}
 	return installTimer(c, installOptions{interval: cfg.Testing.Interval.D(), unitDir: schedule.DefaultUnitDir, enable: true})

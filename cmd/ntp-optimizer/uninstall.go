@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,8 +14,9 @@ func uninstallCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "uninstall",
 		Usage: "stop and disable the timer and remove the systemd units",
-		Description: "Stops and disables ntp-optimizer.timer over D-Bus, removes the two unit files\n" +
-			"from --unit-dir and reloads systemd. A run in progress is left to finish.\n" +
+		Description: "Stops and disables ntp-optimizer.timer over D-Bus, removes the unit files and\n" +
+			"the drop-ins install wrote from --unit-dir (the package's own units stay) and\n" +
+			"reloads systemd. A run in progress is left to finish.\n" +
 			"The state directory and the NTP daemon's configuration are left as they are.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-disable", Usage: "only remove the unit files: do not talk to systemd"},
@@ -25,6 +27,9 @@ func uninstallCommand() *cli.Command {
 				return usageError(fmt.Errorf("uninstall takes no arguments, got %q", c.Args().Slice()))
 			}
 			in := schedule.Installer{UnitDir: c.String("unit-dir"), Log: logger(c)}
+			if filepath.Clean(in.UnitDir) == schedule.DefaultUnitDir {
+				in.PackagedDirs = schedule.PackagedUnitDirs
+			}
 			if !c.Bool("no-disable") {
 				sd, err := systemd.Connect(c.Context)
 				if err != nil {
