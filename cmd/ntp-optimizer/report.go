@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
@@ -32,8 +33,8 @@ func reportCommand() *cli.Command {
 			"value); a timeline of which servers were in the set; every change with its\n" +
 			"reason; the blacklist entries with their evidence. Outage runs are marked on\n" +
 			"the timeline and left out of the charts. The page goes to standard output\n" +
-			"unless -o names a file (written atomically, mode 0644). Only the state\n" +
-			"directory is read; the NTP daemon is not asked.",
+			"(not to a terminal, unless -o -) or to the file -o names (written atomically,\n" +
+			"mode 0644). Only the state directory is read; the NTP daemon is not asked.",
 		Flags: append(config.Flags("paths.state_dir"),
 			&cli.StringFlag{Name: "since", Value: "30d", Usage: "how far back: a duration like 36h, 7d, or a number of days"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "write the page to this file; - is standard output"},
@@ -53,6 +54,11 @@ func runReport(c *cli.Context) error {
 	out := c.String("output")
 	if out == "" {
 		return usageError(errors.New("--output is empty: name a file, or - for standard output"))
+	}
+	// As gzip does: a megabyte of markup on a terminal helps no one,
+	// unless asked for with -o -.
+	if f, ok := c.App.Writer.(*os.File); ok && out == "-" && !c.IsSet("output") && isatty.IsTerminal(f.Fd()) {
+		return usageError(errors.New("standard output is a terminal: write the page with -o report.html, or redirect it"))
 	}
 	l, err := loadConfig(c)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
+	"golang.org/x/sys/unix"
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/clock/clocktest"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
 )
 
@@ -432,4 +435,48 @@ func TestReportAxes(t *testing.T) {
 			require.Equal(t, float64(svgWidth-svgRight), a.x(a.to))
 		})
 	}
+}
+
+// openPTY opens a pseudo-terminal and returns its terminal end; what is
+// written to it is read and dropped.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	go func() { _, _ = io.Copy(io.Discard, ptmx) }() // drained, so writes never block
+	require.NoError(t, unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0))
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	require.NoError(t, err)
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { tty.Close() })
+	return tty
+}
+
+// TestReportTerminal: the page is not poured onto a terminal unless -o -
+// asks for it.
+func TestReportTerminal(t *testing.T) {
+	tty := openPTY(t)
+	run := func(args ...string) (string, int) {
+		appMu.Lock()
+		defer appMu.Unlock()
+		app := newApp()
+		app.Metadata = map[string]any{clockKey: clocktest.NewStepper(reportNow)}
+		var errOut strings.Builder
+		app.Writer, app.ErrWriter = tty, &errOut
+		err := app.Run(append([]string{"ntp-optimizer", "--log-level", "error", "report", "--state-dir", t.TempDir()}, args...))
+		if err != nil {
+			f, _ := os.CreateTemp(t.TempDir(), "err")
+			return err.Error(), exitCode(err, f)
+		}
+		return errOut.String(), 0
+	}
+	msg, code := run()
+	require.Equal(t, exitUsage, code, msg)
+	require.Contains(t, msg, "standard output is a terminal: write the page with -o report.html")
+	msg, code = run("-o", "-")
+	require.Zero(t, code, msg)
 }
