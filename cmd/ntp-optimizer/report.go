@@ -97,8 +97,13 @@ func runReport(c *cli.Context) error {
 		_, err := io.Copy(c.App.Writer, &buf)
 		return err
 	}
+	// renameio writes a temporary file beside out: name the directory,
+	// not that file, when it is missing.
+	if _, err := os.Stat(filepath.Dir(out)); err != nil {
+		return fmt.Errorf("write the report to %s: %w", out, err)
+	}
 	if err := renameio.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write the report: %w", err)
+		return fmt.Errorf("write the report to %s: %w", out, err)
 	}
 	return nil
 }

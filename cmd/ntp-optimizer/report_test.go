@@ -338,6 +338,11 @@ func TestReportSince(t *testing.T) {
 	_, stderr, code = runAt(t, reportNow, "report", "--state-dir", dir, "report.html")
 	require.Equal(t, exitUsage, code, stderr)
 	require.Contains(t, stderr, "-o FILE")
+
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "report.html")
+	_, stderr, code = runAt(t, reportNow, "report", "--state-dir", dir, "-o", missing)
+	require.Equal(t, exitFailure, code, stderr)
+	require.Contains(t, stderr, "write the report to "+missing+": stat "+filepath.Dir(missing)+": no such file or directory")
 }
 
 // TestReportEmpty: a state directory without runs still gives a page that
