@@ -8,12 +8,21 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 # binary (it costs every start); the man page is generated from the source
 # tree (scripts/install.sh, scripts/deb.sh).
 BUILDTAGS ?= urfave_cli_no_docs
+# The one build definition: "make build" and the .deb (scripts/deb.sh runs
+# "make build") use it. -buildvcs=auto (go's default) wins over a
+# GOFLAGS=-buildvcs=false in the environment, so "ntp-optimizer version" and
+# "go version -m" show the commit.
+GOBUILDFLAGS = -trimpath -buildvcs=auto -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)'
+# make install / uninstall: PREFIX for the binary, units, man page and
+# completions; DESTDIR a staging root. The configuration goes to
+# /etc/ntp-optimizer whatever the PREFIX (the program reads it there).
+PREFIX    ?= /usr/local
 FUZZTIME  ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all help build test test-deps lint fuzz bench soak demo install deb clean
+.PHONY: all help build test test-deps lint fuzz bench soak demo install uninstall deb clean
 
 all: build
 
@@ -25,12 +34,13 @@ help:
 	@echo "make bench   run the benchmarks; each figure is printed as a ratio to its floor or baseline; then the soak"
 	@echo "make soak    180 simulated days of timer runs per timeline (outages, deaths, pools, ...), with the figures"
 	@echo "make demo    the whole job on a simulated server lab and a sandboxed chronyd, no internet needed"
-	@echo "make install install binary, systemd units, man page and default config (DESTDIR, SBINDIR, UNITDIR)"
+	@echo "make install install binary, systemd units, man page, completions and default config (PREFIX=$(PREFIX), DESTDIR)"
+	@echo "make uninstall remove what make install installed but the configuration (PREFIX, DESTDIR)"
 	@echo "make deb     build dist/ntp-optimizer_<version>_<arch>.deb"
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	$(GO) build $(GOBUILDFLAGS) -o $(BIN)/ ./cmd/...
 
 # Tests need chronyd (Debian 12's 4.3 on the host, Debian 13's 4.6 in a
 # chroot); test-deps installs them when running as root and says how otherwise.
@@ -62,7 +72,10 @@ demo: build
 	@BIN=$(BIN) scripts/demo.sh
 
 install: build
-	@scripts/install.sh
+	@BIN='$(BIN)' PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh
+
+uninstall:
+	@PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' scripts/install.sh --uninstall
 
 deb:
 	@scripts/deb.sh dist

@@ -78,21 +78,49 @@ func TestDebInfo(t *testing.T) {
 	require.Regexp(t, `(?m)\*\s+postinst\s+#!/bin/sh`, info, "maintainer scripts must be executable")
 	conffiles := run(t, "", nil, time.Minute, "dpkg-deb", "-I", deb, "conffiles")
 	require.Equal(t, "/etc/ntp-optimizer/config.toml", strings.TrimSpace(conffiles))
+	require.Contains(t, info, "Maintainer: ntp-optimizer maintainers <maintainers@ntp-optimizer.org>")
+	for _, want := range []string{"apply --dry-run", `then run "ntp-optimizer apply"`, "changes nothing until asked"} {
+		require.Contains(t, info, want, "the description gives the flow")
+	}
+}
+
+// TestDebScriptsDoNotEnable reads the maintainer scripts: installing
+// changes nothing until the administrator asks, so no script enables or
+// starts the timer (postinst restarts it on upgrade only through
+// deb-systemd-invoke, which restarts an enabled unit only).
+func TestDebScriptsDoNotEnable(t *testing.T) {
+	deb := buildDebs(t)["1.0.0"]
+	enables := regexp.MustCompile(`\benable\b|\bstart\b|--now|is-enabled|was-enabled`)
+	for _, script := range []string{"postinst", "prerm", "postrm"} {
+		body := run(t, "", nil, time.Minute, "dpkg-deb", "-I", deb, script)
+		for i, line := range strings.Split(body, "\n") {
+			code, _, _ := strings.Cut(line, "#")
+			require.NotRegexp(t, enables, code, "%s:%d: %s", script, i+1, line)
+		}
+	}
 	postinst := run(t, "", nil, time.Minute, "dpkg-deb", "-I", deb, "postinst")
-	require.Contains(t, postinst, "deb-systemd-helper enable")
+	require.Contains(t, postinst, `deb-systemd-invoke restart "$unit"`)
+	require.Regexp(t, `if \[ -n "\$2" \] && command -v deb-systemd-invoke`, postinst, "restart on upgrade only")
 }
 
 func TestDebContents(t *testing.T) {
 	deb := buildDebs(t)["1.0.0"]
 	list := run(t, "", nil, time.Minute, "dpkg-deb", "-c", deb)
 	for path, mode := range map[string]string{
-		"./usr/sbin/ntp-optimizer":                          "-rwxr-xr-x",
-		"./lib/systemd/system/ntp-optimizer.service":        "-rw-r--r--",
-		"./lib/systemd/system/ntp-optimizer.timer":          "-rw-r--r--",
-		"./etc/ntp-optimizer/config.toml":                   "-rw-------",
-		"./usr/share/man/man8/ntp-optimizer.8.gz":           "-rw-r--r--",
-		"./usr/share/doc/ntp-optimizer/config.example.toml": "-rw-r--r--",
-		"./var/lib/ntp-optimizer/":                          "drwxr-xr-x",
+		"./usr/sbin/ntp-optimizer":                                 "-rwxr-xr-x",
+		"./lib/systemd/system/ntp-optimizer.service":               "-rw-r--r--",
+		"./lib/systemd/system/ntp-optimizer.timer":                 "-rw-r--r--",
+		"./etc/ntp-optimizer/config.toml":                          "-rw-------",
+		"./usr/share/man/man8/ntp-optimizer.8.gz":                  "-rw-r--r--",
+		"./usr/share/doc/ntp-optimizer/config.example.toml":        "-rw-r--r--",
+		"./var/lib/ntp-optimizer/":                                 "drwxr-xr-x",
+		"./usr/share/doc/ntp-optimizer/copyright":                  "-rw-r--r--",
+		"./usr/share/doc/ntp-optimizer/changelog.gz":               "-rw-r--r--",
+		"./usr/share/doc/ntp-optimizer/CHANGELOG.md.gz":            "-rw-r--r--",
+		"./usr/share/lintian/overrides/ntp-optimizer":              "-rw-r--r--",
+		"./usr/share/bash-completion/completions/ntp-optimizer":    "-rw-r--r--",
+		"./usr/share/zsh/vendor-completions/_ntp-optimizer":        "-rw-r--r--",
+		"./usr/share/fish/vendor_completions.d/ntp-optimizer.fish": "-rw-r--r--",
 	} {
 		require.Regexp(t, `(?m)^`+regexp.QuoteMeta(mode)+` root/root\s+\d+ \S+ \S+ `+regexp.QuoteMeta(path)+`$`, list, path)
 	}
@@ -101,8 +129,11 @@ func TestDebContents(t *testing.T) {
 // TestDebInstallUpgradeRemove installs the package into a temporary root
 // with dpkg --root; the maintainer scripts run outside a chroot
 // (--force-script-chrootless) with DPKG_ROOT set, and then only touch that
-// root. It checks the files, the timer's enablement, that an upgrade keeps
-// the administrator's configuration, and remove and purge.
+// root. It checks the files, that installing does not enable the timer,
+// that an upgrade keeps the administrator's configuration and enablement,
+// and remove and purge: purge removes what ntp-optimizer created (the
+// timer's link and drop-in, the state, its sources file in chronyd's
+// sourcedirs, its timesyncd drop-in) and nothing else.
 func TestDebInstallUpgradeRemove(t *testing.T) {
 	needRoot(t)
 	dpkg := testtool.Need(t, "dpkg", "dpkg")
@@ -120,6 +151,10 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 		return run(t, "", nil, 2*time.Minute, dpkg, append([]string{"--root=" + root, "--force-script-chrootless"}, args...)...)
 	}
 	p := func(rel string) string { return filepath.Join(root, rel) }
+	write := func(rel, content string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p(rel)), 0o755))
+		require.NoError(t, os.WriteFile(p(rel), []byte(content), 0o644))
+	}
 	link := p("etc/systemd/system/timers.target.wants/ntp-optimizer.timer")
 
 	dpkgRoot("-i", debs["1.0.0"])
@@ -133,13 +168,29 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 	fi, err := os.Stat(p("etc/ntp-optimizer/config.toml"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	target, err := os.Readlink(link)
-	require.NoError(t, err, "postinst enables the timer")
-	require.Equal(t, "/lib/systemd/system/ntp-optimizer.timer", target)
+	_, err = os.Lstat(link)
+	require.True(t, os.IsNotExist(err), "installing must not enable the timer")
 	out := run(t, "", nil, time.Minute, p("usr/sbin/ntp-optimizer"), "version")
 	require.Contains(t, out, "ntp-optimizer ")
 
-	// The administrator edits the configuration; the upgrade keeps it.
+	// What the first apply and "install --interval" would leave: the
+	// timer enabled with an interval drop-in, the state, chronyd's sources
+	// file (in a sourcedir chrony.conf names, besides the default one), a
+	// timesyncd drop-in. Files of others stay.
+	require.NoError(t, os.MkdirAll(filepath.Dir(link), 0o755))
+	require.NoError(t, os.Symlink("/lib/systemd/system/ntp-optimizer.timer", link))
+	write("etc/systemd/system/ntp-optimizer.timer.d/interval.conf", "[Timer]\nOnUnitActiveSec=\nOnUnitActiveSec=12h\n")
+	write("var/lib/ntp-optimizer/state.json", "{}\n")
+	write("etc/chrony/chrony.conf", "pool 2.debian.pool.ntp.org iburst\nsourcedir /run/chrony-dhcp\n  sourcedir /srv/chrony/sources # comment\n")
+	ours := "# Written by ntp-optimizer: the NTP sources it selected for chronyd.\nserver 192.0.2.1 iburst\n"
+	write("etc/chrony/sources.d/ntp-optimizer.sources", ours)
+	write("srv/chrony/sources/ntp-optimizer.sources", ours)
+	write("etc/chrony/sources.d/site.sources", "server ntp.example.org iburst\n")
+	write("run/chrony-dhcp/ntp-optimizer.sources", "server 192.0.2.9\n")
+	write("etc/systemd/timesyncd.conf.d/ntp-optimizer.conf", "# Managed by ntp-optimizer: the NTP servers it selected, best first.\n[Time]\nNTP=192.0.2.1\n")
+
+	// The administrator edits the configuration; the upgrade keeps it, and
+	// keeps the timer enabled.
 	edited := "# edited by the administrator\n[testing]\ninterval_hours = 12\n"
 	require.NoError(t, os.WriteFile(p("etc/ntp-optimizer/config.toml"), []byte(edited), 0o600))
 	dpkgRoot("-i", debs["1.0.1"])
@@ -147,18 +198,28 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 	b, err := os.ReadFile(p("etc/ntp-optimizer/config.toml"))
 	require.NoError(t, err)
 	require.Equal(t, edited, string(b))
+	_, err = os.Lstat(link)
+	require.NoError(t, err, "the upgrade keeps the timer enabled")
 
-	// Remove keeps the configuration; purge removes it, the state and the
-	// timer's symlink.
+	// Remove keeps the configuration and what the program made; purge
+	// removes them.
 	dpkgRoot("-r", "ntp-optimizer")
 	require.NoFileExists(t, p("usr/sbin/ntp-optimizer"))
 	require.NoFileExists(t, p("lib/systemd/system/ntp-optimizer.timer"))
 	require.FileExists(t, p("etc/ntp-optimizer/config.toml"))
+	require.FileExists(t, p("etc/chrony/sources.d/ntp-optimizer.sources"))
 	dpkgRoot("-P", "ntp-optimizer")
 	require.NoFileExists(t, p("etc/ntp-optimizer/config.toml"))
 	require.NoDirExists(t, p("var/lib/ntp-optimizer"))
 	_, err = os.Lstat(link)
 	require.True(t, os.IsNotExist(err), "purge removes the enablement symlink")
+	require.NoDirExists(t, p("etc/systemd/system/ntp-optimizer.timer.d"))
+	require.NoFileExists(t, p("etc/chrony/sources.d/ntp-optimizer.sources"))
+	require.NoFileExists(t, p("srv/chrony/sources/ntp-optimizer.sources"))
+	require.NoFileExists(t, p("etc/systemd/timesyncd.conf.d/ntp-optimizer.conf"))
+	require.FileExists(t, p("etc/chrony/sources.d/site.sources"), "not ntp-optimizer's")
+	require.FileExists(t, p("run/chrony-dhcp/ntp-optimizer.sources"), "not written by ntp-optimizer, and /run is for DHCP servers")
+	require.FileExists(t, p("etc/chrony/chrony.conf"))
 
 	// The host was not touched.
 	_, err = os.Lstat(hostLink)

@@ -3,6 +3,7 @@
 // package schedule), the Debian package (nfpm.yaml, debian/ maintainer
 // scripts, built by scripts/deb.sh), the example configuration and the
 // Ansible role (ansible/). Its tests build and check them: the .deb with
-// dpkg-deb and a dpkg install into a temporary root, "make install" into a
-// DESTDIR, and the role with ansible-playbook.
+// dpkg-deb, lintian --pedantic, a dpkg install, upgrade and purge in a
+// temporary root and the sort order of its versions; "make install" and
+// "make uninstall" into a DESTDIR; and the role with ansible-playbook.
 package deploy

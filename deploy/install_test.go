@@ -4,21 +4,27 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ntp-optimizer/ntp-optimizer/config"
+	"github.com/ntp-optimizer/ntp-optimizer/internal/testtool"
 )
 
-// TestMakeInstall runs scripts/install.sh (what "make install" calls) into a
-// DESTDIR, twice: the second run must keep the configuration. The binary
-// is built as is and with the urfave_cli_no_docs tag (no man page
-// generator: the script then generates the page from the source).
+// TestMakeInstall runs "make install" into a DESTDIR with a PREFIX, twice
+// (the second run must keep the configuration), checks the installed
+// bash completion against the installed binary, then "make uninstall"
+// (which keeps the configuration). The binary is built by make as is and
+// without the urfave_cli_no_docs tag.
 func TestMakeInstall(t *testing.T) {
-	for _, tags := range []string{"", "urfave_cli_no_docs"} {
+	testtool.Need(t, "make", "make")
+	for _, tags := range []string{"urfave_cli_no_docs", ""} {
 		t.Run("tags="+tags, func(t *testing.T) { testMakeInstall(t, tags) })
 	}
 }
@@ -26,44 +32,85 @@ func TestMakeInstall(t *testing.T) {
 func testMakeInstall(t *testing.T, tags string) {
 	root := repoRoot(t)
 	bin := t.TempDir()
-	run(t, root, []string{"CGO_ENABLED=0"}, 5*time.Minute, "go", "build", "-tags", tags, "-o", filepath.Join(bin, "ntp-optimizer"), "./cmd/ntp-optimizer")
 	dest := t.TempDir()
-	env := []string{"DESTDIR=" + dest, "BIN=" + bin, "SBINDIR=/usr/local/sbin"}
-	out := run(t, root, env, time.Minute, "scripts/install.sh")
-	require.Contains(t, out, "installed /usr/local/sbin/ntp-optimizer")
+	args := []string{"--no-print-directory", "DESTDIR=" + dest, "PREFIX=/opt/ntpo", "BIN=" + bin, "BUILDTAGS=" + tags}
+	make := func(target string) string {
+		return run(t, root, []string{"CGO_ENABLED=0"}, 5*time.Minute, "make", append(args, target)...)
+	}
+	out := make("install")
+	require.Contains(t, out, "installed /opt/ntpo/sbin/ntp-optimizer")
+	require.Contains(t, out, "ntp-optimizer apply --dry-run")
 
 	p := func(rel string) string { return filepath.Join(dest, rel) }
-	for path, mode := range map[string]os.FileMode{
-		"usr/local/sbin/ntp-optimizer":             0o755,
-		"etc/systemd/system/ntp-optimizer.service": 0o644,
-		"etc/systemd/system/ntp-optimizer.timer":   0o644,
-		"usr/share/man/man8/ntp-optimizer.8.gz":    0o644,
-		"etc/ntp-optimizer/config.toml":            0o600,
-	} {
+	installed := map[string]os.FileMode{
+		"opt/ntpo/sbin/ntp-optimizer":                                 0o755,
+		"opt/ntpo/lib/systemd/system/ntp-optimizer.service":           0o644,
+		"opt/ntpo/lib/systemd/system/ntp-optimizer.timer":             0o644,
+		"opt/ntpo/share/man/man8/ntp-optimizer.8.gz":                  0o644,
+		"opt/ntpo/share/bash-completion/completions/ntp-optimizer":    0o644,
+		"opt/ntpo/share/zsh/site-functions/_ntp-optimizer":            0o644,
+		"opt/ntpo/share/fish/vendor_completions.d/ntp-optimizer.fish": 0o644,
+	}
+	for path, mode := range installed {
 		fi, err := os.Stat(p(path))
 		require.NoError(t, err, path)
 		require.Equal(t, mode, fi.Mode().Perm(), path)
 	}
-	svc, err := os.ReadFile(p("etc/systemd/system/ntp-optimizer.service"))
+	fi, err := os.Stat(p("etc/ntp-optimizer/config.toml"))
+	require.NoError(t, err, "the configuration is in /etc whatever the PREFIX")
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	svc, err := os.ReadFile(p("opt/ntpo/lib/systemd/system/ntp-optimizer.service"))
 	require.NoError(t, err)
-	require.Contains(t, string(svc), "\nExecStart=/usr/local/sbin/ntp-optimizer apply --no-schedule\n", "ExecStart follows SBINDIR")
+	require.Contains(t, string(svc), "\nExecStart=/opt/ntpo/sbin/ntp-optimizer apply --no-schedule\n", "ExecStart follows the PREFIX")
 
-	f, err := os.Open(p("usr/share/man/man8/ntp-optimizer.8.gz"))
+	f, err := os.Open(p("opt/ntpo/share/man/man8/ntp-optimizer.8.gz"))
 	require.NoError(t, err)
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	require.NoError(t, err)
 	page, err := io.ReadAll(zr)
 	require.NoError(t, err)
-	require.Contains(t, string(page), "\n.TH NTP-OPTIMIZER 8 ", "the man page, ntp-optimizer(8)")
+	require.Regexp(t, `(?im)^\.TH ntp-optimizer 8 `, string(page[:min(len(page), 1000)]))
+
+	// The bash completion asks the installed binary.
+	if bash, err := exec.LookPath("bash"); err == nil {
+		for line, want := range map[string]string{
+			"ntp-optimizer ap":            "apply",
+			"ntp-optimizer apply --dry-r": "--dry-run",
+			"ntp-optimizer bla":           "blacklist",
+		} {
+			words := strings.Fields(line)
+			script := "source " + p("opt/ntpo/share/bash-completion/completions/ntp-optimizer") + "\n" +
+				"COMP_WORDS=(" + line + "); COMP_CWORD=" + strconv.Itoa(len(words)-1) + "; _ntp_optimizer; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+			got := run(t, "", []string{"PATH=" + p("opt/ntpo/sbin") + ":" + os.Getenv("PATH")}, time.Minute, bash, "--norc", "-c", script)
+			require.Contains(t, strings.Fields(got), want, "completing %q", line)
+		}
+	}
 
 	mine := "# mine\n"
 	require.NoError(t, os.WriteFile(p("etc/ntp-optimizer/config.toml"), []byte(mine), 0o600))
-	out = run(t, root, env, time.Minute, "scripts/install.sh")
+	out = make("install")
 	require.Contains(t, out, "keeping the existing")
 	b, err := os.ReadFile(p("etc/ntp-optimizer/config.toml"))
 	require.NoError(t, err)
 	require.Equal(t, mine, string(b))
+
+	// An interval drop-in, as "ntp-optimizer install" writes it.
+	dropIn := p("etc/systemd/system/ntp-optimizer.timer.d/interval.conf")
+	require.NoError(t, os.MkdirAll(filepath.Dir(dropIn), 0o755))
+	require.NoError(t, os.WriteFile(dropIn, []byte("[Timer]\n"), 0o644))
+
+	out = make("uninstall")
+	require.Contains(t, out, "kept /etc/ntp-optimizer/config.toml")
+	for path := range installed {
+		require.NoFileExists(t, p(path))
+	}
+	require.NoDirExists(t, filepath.Dir(dropIn))
+	b, err = os.ReadFile(p("etc/ntp-optimizer/config.toml"))
+	require.NoError(t, err)
+	require.Equal(t, mine, string(b), "uninstall keeps the configuration")
+	out = make("uninstall")
+	require.NotContains(t, out, "removed ", "a second uninstall has nothing to remove")
 }
 
 // TestConfigExample checks deploy/config.example.toml: as shipped (all

@@ -2,8 +2,10 @@
 // the hardened ntp-optimizer.service (a oneshot "apply --no-schedule") and
 // ntp-optimizer.timer (a few minutes after boot, then every interval, with
 // a randomized delay so a fleet never fires together), writes them
-// atomically to the unit directory, and asks systemd's manager to reload,
-// enable and start the timer, or stop, disable and remove it.
+// atomically to the unit directory — or, where the package installed them
+// (/lib/systemd/system), only the drop-ins ntp-optimizer.timer.d/interval.conf
+// and ntp-optimizer.service.d/install.conf — and asks systemd's manager to
+// reload, enable and start the timer, or stop, disable and remove it.
 // ReadTimerTimes reads when the timer last ran and runs next, for
 // "ntp-optimizer status".
 //
