@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +71,21 @@ func show(c *nspawntest.Container, unit, prop string) string {
 func unitErrors(c *nspawntest.Container, unit string) string {
 	out, _ := c.Exec("journalctl", "--no-pager", "-q", "-b", "-p", "err", "-o", "cat", "_SYSTEMD_UNIT="+unit)
 	return strings.TrimSpace(out)
+}
+
+// capSysTime is CAP_SYS_TIME's bit in /proc/PID/status capability masks.
+const capSysTime = 25
+
+// capBounding is the capability bounding set of a process in the
+// container, by its PID there (CapBnd in /proc/PID/status).
+func capBounding(t *testing.T, c *nspawntest.Container, pid string) uint64 {
+	t.Helper()
+	status := c.Run("cat", "/proc/"+pid+"/status")
+	m := regexp.MustCompile(`(?m)^CapBnd:\s+([0-9a-f]+)$`).FindStringSubmatch(status)
+	require.NotNil(t, m, status)
+	v, err := strconv.ParseUint(m[1], 16, 64)
+	require.NoError(t, err)
+	return v
 }
 
 // serversFile lists servers one per line as the servers_files setting
