@@ -5,8 +5,8 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # urfave_cli_no_docs leaves urfave/cli's markdown/man generator out of the
-# binary (it costs every start); the man page is generated from the source
-# tree (scripts/install.sh, scripts/deb.sh).
+# binary (it costs every start); the man page is written by hand and
+# embedded ("ntp-optimizer man").
 BUILDTAGS ?= urfave_cli_no_docs
 # The one build definition: "make build" and the .deb (scripts/deb.sh runs
 # "make build") use it. -buildvcs=auto (go's default) wins over a
