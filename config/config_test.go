@@ -237,6 +237,8 @@ func TestParseDuration(t *testing.T) {
 		{"NaN", time.Hour, 0, true},
 		{"1hd", time.Hour, 0, true},
 		{"soon", time.Hour, 0, true},
+		{"36h", 24 * time.Hour, 36 * time.Hour, false}, // history --since 36h: a Go duration where the unit is days
+		{"7", 24 * time.Hour, 7 * 24 * time.Hour, false},
 		{"", time.Hour, 0, true},
 	}
 	for _, tc := range tests {

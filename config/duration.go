@@ -32,15 +32,16 @@ const maxDuration = 10 * 365 * 24 * time.Hour
 func parseDuration(s string, unit time.Duration) (Duration, error) {
 	bad := fmt.Errorf("want a duration like 90s, 6h or 1d, or a number of %s", unitName(unit))
 	var d time.Duration
+	days := false
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		unit, s = 24*time.Hour, n
+		unit, s, days = 24*time.Hour, n, true
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f*float64(unit)) > float64(maxDuration) {
 			return 0, bad
 		}
 		d = time.Duration(f * float64(unit))
-	} else if d, err = time.ParseDuration(s); err != nil || unit == 24*time.Hour || d > maxDuration || d < -maxDuration {
+	} else if d, err = time.ParseDuration(s); err != nil || days || d > maxDuration || d < -maxDuration {
 		return 0, bad
 	}
 	return Duration(d), nil
