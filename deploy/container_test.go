@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -64,14 +63,9 @@ func TestContainerChronyPackage(t *testing.T) {
 	initial := good[0].Addr()
 
 	// Debian's chrony.conf without its pool (no internet here), chronyd on
-	// one good lab server, no UDP command port on the host's network.
-	c := nspawntest.Boot(t, nspawntest.Chrony, nspawntest.Options{Files: merge(nspawntest.ChronyDropIn, map[string]string{
-		"/etc/chrony/conf.d/lab.conf": fmt.Sprintf("cmdport 0\nserver %s port %d iburst minpoll -2 maxpoll 0\n", initial.Addr(), initial.Port()),
-	})})
-	conf, err := c.ReadFile("/etc/chrony/chrony.conf")
-	require.NoError(t, err)
-	c.WriteFile("/etc/chrony/chrony.conf", regexp.MustCompile(`(?m)^pool `).ReplaceAllString(conf, "#pool "), 0o644)
-	c.Run("systemctl", "restart", "chrony.service")
+	// one good lab server.
+	c := nspawntest.Boot(t, nspawntest.Chrony, nspawntest.Options{Files: nspawntest.ChronyFiles(t,
+		fmt.Sprintf("server %s port %d iburst minpoll -2 maxpoll 0", initial.Addr(), initial.Port()))})
 	c.WaitActive("chrony.service", 30*time.Second)
 	before := chronySources(t, c)
 	require.Contains(t, before, initial.Addr().String())
@@ -164,9 +158,8 @@ func TestContainerChronyPackage(t *testing.T) {
 		t.Logf("journalctl -u ntp-optimizer -p err:\n%s", errs)
 	})
 
-	var config string
 	ctStep(t, "upgrade", true, func(t *testing.T) {
-		config, err = c.ReadFile(ctConfig)
+		config, err := c.ReadFile(ctConfig)
 		require.NoError(t, err)
 		installDeb(t, c, debs["1.0.1"])
 		require.Contains(t, c.Run("dpkg-query", "-W", "-f", "${Status} ${Version}", "ntp-optimizer"), "install ok installed 1.0.1")

@@ -100,6 +100,10 @@ func Boot(t testing.TB, r Root, opt Options) *Container {
 	}
 	c.cmd = exec.Command(nspawn, args...)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	// A test binary killed by its timeout takes the container with it:
+	// SIGTERM halts it cleanly (SIGKILL would leave its systemd running,
+	// orphaned in its PID namespace).
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := c.cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("nspawntest: starting systemd-nspawn: %v", err)

@@ -1,5 +1,13 @@
 package nspawntest
 
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
 // ChronyDropIn runs Debian's chrony.service inside a container: its unit
 // skips itself without CAP_SYS_TIME (ConditionCapability=), which the
 // container lacks, and chronyd runs with -x so it never touches the clock.
@@ -12,6 +20,28 @@ ConditionCapability=
 ExecStart=
 ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
 `,
+}
+
+// ChronyFiles are the files for a container of the Chrony root whose
+// chronyd uses lines (chrony.conf directives, e.g. "server ADDR port N
+// iburst") instead of Debian's pool, which is unreachable from tests:
+// ChronyDropIn, Debian's chrony.conf with its pool line commented out, and
+// /etc/chrony/conf.d/lab.conf with "cmdport 0" (the container shares the
+// host's network: no UDP command port there) and the lines.
+func ChronyFiles(t testing.TB, lines ...string) map[string]string {
+	t.Helper()
+	conf, err := os.ReadFile(filepath.Join(Ensure(t, Chrony), "etc/chrony/chrony.conf"))
+	if err != nil {
+		t.Fatalf("nspawntest: Debian's chrony.conf: %v", err)
+	}
+	files := map[string]string{
+		"/etc/chrony/chrony.conf":     regexp.MustCompile(`(?m)^pool `).ReplaceAllString(string(conf), "#pool "),
+		"/etc/chrony/conf.d/lab.conf": "# nspawntest\ncmdport 0\n" + strings.Join(append(lines, ""), "\n"),
+	}
+	for k, v := range ChronyDropIn {
+		files[k] = v
+	}
+	return files
 }
 
 // NTPsecDropIn runs Debian's ntpsec.service inside a container: the unit

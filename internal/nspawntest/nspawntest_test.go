@@ -15,7 +15,7 @@ import (
 // under Debian's unit with -x and without CAP_SYS_TIME, Exec and the
 // journal work, and the cached root is left untouched.
 func TestBootChrony(t *testing.T) {
-	c := nspawntest.Boot(t, nspawntest.Chrony, nspawntest.Options{Files: nspawntest.ChronyDropIn})
+	c := nspawntest.Boot(t, nspawntest.Chrony, nspawntest.Options{Files: nspawntest.ChronyFiles(t)})
 	require.Equal(t, "systemd\n", c.Run("cat", "/proc/1/comm"))
 	c.WaitActive("chrony.service", 30*time.Second)
 	c.Eventually(10*time.Second, "chronyd did not log that it leaves the clock alone", func() (bool, string) {
