@@ -77,7 +77,8 @@ func TestDebInfo(t *testing.T) {
 	}
 	require.Regexp(t, `(?m)\*\s+postinst\s+#!/bin/sh`, info, "maintainer scripts must be executable")
 	conffiles := run(t, "", nil, time.Minute, "dpkg-deb", "-I", deb, "conffiles")
-	require.Equal(t, "/etc/ntp-optimizer/config.toml", strings.TrimSpace(conffiles))
+	require.ElementsMatch(t, []string{"/etc/ntp-optimizer/config.toml", "/etc/logrotate.d/ntp-optimizer"},
+		strings.Fields(conffiles))
 	require.Contains(t, info, "Maintainer: ntp-optimizer maintainers <maintainers@ntp-optimizer.org>")
 	for _, want := range []string{"apply --dry-run", `then run "ntp-optimizer apply"`, "changes nothing until asked"} {
 		require.Contains(t, info, want, "the description gives the flow")
@@ -111,6 +112,7 @@ func TestDebContents(t *testing.T) {
 		"./lib/systemd/system/ntp-optimizer.service":               "-rw-r--r--",
 		"./lib/systemd/system/ntp-optimizer.timer":                 "-rw-r--r--",
 		"./etc/ntp-optimizer/config.toml":                          "-rw-------",
+		"./etc/logrotate.d/ntp-optimizer":                          "-rw-r--r--",
 		"./usr/share/man/man8/ntp-optimizer.8.gz":                  "-rw-r--r--",
 		"./usr/share/doc/ntp-optimizer/config.example.toml":        "-rw-r--r--",
 		"./var/lib/ntp-optimizer/":                                 "drwxr-xr-x",
@@ -160,7 +162,8 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 	dpkgRoot("-i", debs["1.0.0"])
 	status := dpkgRoot("-s", "ntp-optimizer")
 	require.Contains(t, status, "Status: install ok installed")
-	require.Contains(t, status, "Conffiles:\n /etc/ntp-optimizer/config.toml ")
+	require.Contains(t, status, "\n /etc/ntp-optimizer/config.toml ")
+	require.Contains(t, status, "\n /etc/logrotate.d/ntp-optimizer ", "the logrotate snippet is a conffile")
 	for _, f := range []string{"usr/sbin/ntp-optimizer", "lib/systemd/system/ntp-optimizer.service", "lib/systemd/system/ntp-optimizer.timer", "usr/share/man/man8/ntp-optimizer.8.gz"} {
 		require.FileExists(t, p(f))
 	}
