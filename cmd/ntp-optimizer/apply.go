@@ -99,7 +99,13 @@ func runApply(c *cli.Context) error {
 		Clock:    clockOf(c),
 	}
 	if path := cfg.Paths.MetricsFile; path != "" {
-		a.Metrics = metrics.File{Path: path}
+		// build_info: the version `make build` stamps (main.version), the
+		// commit and Go version from the binary.
+		b := metrics.BuildInfo{}
+		if version != "dev" {
+			b.Version = version
+		}
+		a.Metrics = metrics.File{Path: path, Build: b}
 	}
 	if c.Bool("cleanup") {
 		return runCleanup(c, a)
