@@ -68,7 +68,11 @@ type Auditioner interface {
 // longer than chronyd's burst, or without a usable state directory (what
 // is under audition must be recorded before it is added). Under chronyd
 // the reason is a warning.
-func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateErr error) Auditioner {
+//
+// Nor does a run audition when the daemon heard none of its sources at its
+// latest polls (an outage here, most likely): its own path says nothing
+// then, and the probe, which gives up sooner, keeps such runs short.
+func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateErr error, sources []daemon.Source) Auditioner {
 	mode := cmp.Or(a.Measure, MeasureAuto)
 	if mode == MeasureProbe || opt.DryRun {
 		return nil
@@ -82,6 +86,8 @@ func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateE
 		why = fmt.Sprintf("testing.spacing %v is longer than chronyd's burst spacing %v", a.Spacing, AuditionSpacing)
 	case stateErr != nil:
 		why = "the state directory is unusable, and what is under audition must be recorded before it is added"
+	case deaf(sources):
+		why = a.Backend.Name() + " heard none of its sources at its latest polls"
 	default:
 		why = au.CanAudition(ctx)
 	}
@@ -178,6 +184,22 @@ func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Res
 	notes = append(notes, fmt.Sprintf("auditioned %d new address(es) inside %s (noselect): %d answered",
 		len(out), a.Backend.Name(), answered))
 	return out, notes, nil
+}
+
+// deaf says the daemon polls NTP sources and none answered its latest
+// poll.
+func deaf(sources []daemon.Source) bool {
+	polled := false
+	for _, d := range sources {
+		if d.Refclock || !d.HasReach {
+			continue
+		}
+		if d.Fresh() {
+			return false
+		}
+		polled = true
+	}
+	return polled
 }
 
 // spacing is the least spacing the operators of a result's names ask for.

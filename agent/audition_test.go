@@ -323,11 +323,9 @@ func TestAuditionFailures(t *testing.T) {
 	})
 }
 
-// TestAuditionTalliedLikeTheProbe: after an outage chronyd's registers
-// show its sources silent; the auditions answer. The decision is the
-// probe's: an audition is tallied with the new candidates, so the
-// answering auditions do not make the daemon's silence count.
-func TestAuditionTalliedLikeTheProbe(t *testing.T) {
+// TestAuditionDeafDaemon: chronyd heard none of its sources at its
+// latest polls (an outage): the run probes, and decides as probe mode.
+func TestAuditionDeafDaemon(t *testing.T) {
 	silent := func(e *env) {
 		for i := range e.backend.sources {
 			m := *e.backend.sources[i].Measurement
@@ -338,9 +336,10 @@ func TestAuditionTalliedLikeTheProbe(t *testing.T) {
 	probed := newEnv(t)
 	silent(probed)
 	_, perr := probed.a.Run(t.Context(), agent.Options{})
-	e, _ := auditionEnv(t)
+	e, au := auditionEnv(t)
 	silent(e)
 	_, err := e.a.Run(t.Context(), agent.Options{})
+	require.Empty(t, au.auditioned)
 	require.Equal(t, perr == nil, err == nil, "%v / %v", perr, err)
 	require.Len(t, e.backend.plans, len(probed.backend.plans))
 	if len(probed.backend.plans) > 0 {

@@ -176,7 +176,7 @@ func (a *Agent) pipeline(ctx context.Context, rep *Report, st *State, opt Option
 		sources = hideAuditions(rep, st, sources)
 	}
 	a.adopt(rep, st, sources)
-	au := a.auditioner(ctx, rep, opt, stateErr)
+	au := a.auditioner(ctx, rep, opt, stateErr, sources)
 	if au != nil {
 		// After the apply (which promotes the winners), whatever happened.
 		defer func() { _ = a.endAuditions(ctx, rep, st, false, log) }()

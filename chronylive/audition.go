@@ -32,8 +32,10 @@ const (
 	DefaultAuditionTimeout = 12 * time.Second
 	// auditionGrace is how long a source that has been sent its burst
 	// (TotalTx ≥ the samples wanted) may take to answer the last request
-	// before its audition ends with what it has.
-	auditionGrace = 1500 * time.Millisecond
+	// before its audition ends with what it has: the prober's least final
+	// wait (prober.DefaultFinalWaitMin), so that a silent candidate costs
+	// a run no more time than its probe would.
+	auditionGrace = 500 * time.Millisecond
 )
 
 // Promoter is what promotion on chrony 4.4 and later needs from the
@@ -201,7 +203,21 @@ func auditionMeasurement(s *chronyctl.Source, correction float64) scoring.Measur
 	if sent := int(min(s.NTP.TotalTx, 8)); sent > m.SamplesSent {
 		m.SamplesSent = sent
 	}
+	if m.KoD == "" && s.Has.NTPData && s.NTP.TotalValid > 0 && unsynchronised(s) {
+		// chronyd counts an unsynchronised reply neither in the reach
+		// register nor as a sample (ntp_core.c: only a synced packet
+		// updates reachability), but it was an answer, as the probe
+		// counts it: rejected as unsynchronised, never taken for silence.
+		m.SamplesOK = min(int(s.NTP.TotalValid), m.SamplesSent)
+		m.Unsynchronized = true
+	}
 	return m
+}
+
+// unsynchronised says a source's last reply was unsynchronised (RFC 5905
+// section 7.3: leap 3, stratum 0 or 16 and up).
+func unsynchronised(s *chronyctl.Source) bool {
+	return s.NTP.Leap == 3 || s.NTP.Stratum == 0 || s.NTP.Stratum >= 16
 }
 
 // kissCode is the kiss code of a source's last reply (RFC 5905 section

@@ -63,7 +63,19 @@ func TestAudition(t *testing.T) {
 	require.GreaterOrEqual(t, m3.SamplesSent, 4)
 
 	require.Equal(t, sorted(new1, new3), f.noselect(), "the KoD ended new2's audition")
-	require.Equal(t, sorted(old1, old2, new1, new3), f.set())
+
+	// An unsynchronised server answers: chronyd keeps no sample and no
+	// reach bit of it, but it is no silence.
+	unsync := "198.51.100.4"
+	f.unsync[netip.MustParseAddr(unsync)] = true
+	measured, _, err = b.Audition(context.Background(), []daemon.Server{server(unsync)})
+	require.NoError(t, err)
+	m4 := measured[netip.MustParseAddr(unsync)]
+	require.True(t, m4.Unsynchronized)
+	require.Positive(t, m4.SamplesOK)
+	require.Equal(t, 3, m4.Leap)
+	require.Empty(t, m4.KoD)
+	require.Equal(t, sorted(old1, old2, new1, new3, unsync), f.set())
 }
 
 // TestAuditionExisting leaves a source chronyd has alone.

@@ -66,6 +66,7 @@ type fakeChronyd struct {
 	// noSelectOpts is a chronyd before 4.4 (MODIFY_SELECTOPTS unknown).
 	burst        bool
 	kod          map[netip.Addr]string
+	unsync       map[netip.Addr]bool // answer unsynchronised (leap 3, stratum 0)
 	noSelectOpts bool
 	selectOpts   []string // "ADDR -noselect" per MODIFY_SELECTOPTS taken
 	reselects    int
@@ -96,7 +97,7 @@ func newFake(initial ...string) *fakeChronyd {
 	f := &fakeChronyd{clock: clocktest.NewStepper(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)),
 		silent: map[netip.Addr]bool{}, falseticker: map[netip.Addr]bool{}, failAdd: map[int]error{}, failDelete: map[netip.Addr]error{},
 		answerAfter: 2 * time.Second, resolve: map[string]netip.Addr{}, authNTS: map[netip.Addr]bool{},
-		kod: map[netip.Addr]string{}}
+		kod: map[netip.Addr]string{}, unsync: map[netip.Addr]bool{}}
 	for _, a := range initial {
 		f.sources = append(f.sources, &fakeSource{addr: netip.MustParseAddr(a), port: 123,
 			addedAt: f.clock.Now().Add(-time.Hour), samples: 8})
@@ -106,7 +107,8 @@ func newFake(initial ...string) *fakeChronyd {
 }
 
 func (f *fakeChronyd) reachable(s *fakeSource) bool {
-	return s.addr.IsValid() && !f.silent[s.addr] && f.kod[s.addr] == "" && !f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
+	return s.addr.IsValid() && !f.silent[s.addr] && f.kod[s.addr] == "" && !f.unsync[s.addr] &&
+		!f.clock.Now().Before(s.addedAt.Add(f.answerAfter))
 }
 
 // polls is how far an iburst of a source added at runtime has got (with
@@ -175,7 +177,7 @@ func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]
 		if bursting {
 			totalTx, totalRx = f.polls(s)
 			samples = totalRx
-			if f.kod[s.addr] != "" {
+			if f.kod[s.addr] != "" || f.unsync[s.addr] {
 				samples = 0
 			}
 		}
@@ -201,6 +203,12 @@ func (f *fakeChronyd) SourcesParts(_ context.Context, parts chronyctl.Parts) ([]
 		if parts&chronyctl.PartNTPData != 0 {
 			src.NTP = chronyctl.NTPData{RemotePort: uint16(s.port), Stratum: 2, Delay: 0.004,
 				RootDelay: 0.01, TotalTx: totalTx, TotalRx: totalRx, TotalValid: totalRx, RefID: 0xc0000201}
+			if f.unsync[s.addr] && f.burst && s.runtime {
+				// Answers, unsynchronised: no sample, no reach bit.
+				sent, _ := f.polls(s)
+				src.NTP.TotalTx, src.NTP.TotalRx, src.NTP.TotalValid = sent, sent, sent
+				src.NTP.Leap, src.NTP.Stratum = 3, 0
+			}
 			if code := f.kod[s.addr]; code != "" && totalRx > 0 {
 				src.NTP.Leap, src.NTP.Stratum = 3, 0
 				src.NTP.RefID = uint32(code[0])<<24 | uint32(code[1])<<16 | uint32(code[2])<<8 | uint32(code[3])
