@@ -38,6 +38,14 @@ var MeasureModes = []string{MeasureAuto, MeasureChronyd, MeasureProbe}
 // at the asked spacing instead.
 const AuditionSpacing = 2 * time.Second
 
+// MaxAuditions is the most addresses under audition at once; the others
+// are probed meanwhile. chronyd keeps every two requests of its NTP
+// client at least min(0.2 s, 2^(poll−3) s) apart (get_separation in
+// ntp_core.c: "up to 8 sources using the same short interval" are not
+// delayed), so more than 8 bursts of 2 s would stretch every audition:
+// 40 at once give each source 1 or 2 samples in 9 s.
+const MaxAuditions = 8
+
 // auditionCleanupTimeout bounds the deletion of the auditioned sources at
 // the end of a run, also of a cancelled one.
 const auditionCleanupTimeout = 10 * time.Second
@@ -101,9 +109,10 @@ func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateE
 }
 
 // audition measures the probe results held back for the daemon (Skipped
-// auditionHeld): the addresses of at most max_servers_to_test names, of candidates
-// whose operators accept chronyd's spacing; the others, and all of them
-// when the write-ahead record cannot be saved, are probed after all. The
+// auditionHeld): at most MaxAuditions addresses of at most
+// max_servers_to_test names, of candidates whose operators accept
+// chronyd's spacing. The others are probed while the daemon auditions
+// (all of them when the write-ahead record cannot be saved). The
 // addresses are recorded in st.Auditions (and the state saved) before
 // the daemon is asked for them. Each auditioned result gets the
 // audition's counts (for the outage check), and the daemon's
@@ -121,7 +130,8 @@ func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Res
 			continue
 		}
 		name := strings.ToLower(r.Server)
-		if spacing(r, index) > AuditionSpacing || limit > 0 && !names[name] && len(names) >= limit {
+		if spacing(r, index) > AuditionSpacing || limit > 0 && !names[name] && len(names) >= limit ||
+			len(held) >= MaxAuditions {
 			reprobe = append(reprobe, i)
 			continue
 		}
@@ -146,19 +156,23 @@ func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Res
 			reprobe, held = append(reprobe, held...), nil
 		}
 	}
-	if err := a.reprobe(ctx, probes, reprobe, index, log); err != nil {
-		return nil, notes, err
-	}
 	if len(held) == 0 {
-		return nil, notes, nil
+		return nil, notes, a.reprobe(ctx, probes, reprobe, index, log)
 	}
+	// The others are probed while the daemon auditions.
+	probed := make(chan error, 1)
+	go func() { probed <- a.reprobe(ctx, probes, reprobe, index, log) }()
 	servers := make([]daemon.Server, len(held))
 	for k, i := range held {
 		servers[k] = daemon.Server{Address: probes[i].Address, Port: probes[i].Port, Name: probes[i].Server}
 	}
 	measured, skipped, err := au.Audition(ctx, servers)
+	perr := <-probed
 	if err != nil {
 		return nil, notes, fmt.Errorf("auditioning the candidates: %w", err)
+	}
+	if perr != nil {
+		return nil, notes, perr
 	}
 	var out []scoring.Measurement
 	answered := 0
