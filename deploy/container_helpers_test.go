@@ -33,12 +33,13 @@ const (
 // against the lab takes a few seconds).
 const ctRunTimeout = 90 * time.Second
 
-// ctStep runs one step of a container scenario as a subtest. A failed
-// essential step ends the scenario (the later ones build on it); the
-// others are reported and the scenario goes on.
-func ctStep(t *testing.T, name string, essential bool, f func(t *testing.T)) {
+// ctStep runs one step of a container scenario as a subtest, with the
+// container seen from the subtest. A failed essential step ends the
+// scenario (the later ones build on it); the others are reported and the
+// scenario goes on.
+func ctStep(t *testing.T, c *nspawntest.Container, name string, essential bool, f func(t *testing.T, c *nspawntest.Container)) {
 	t.Helper()
-	if !t.Run(name, f) && essential {
+	if !t.Run(name, func(t *testing.T) { f(t, c.For(t)) }) && essential {
 		t.FailNow()
 	}
 }

@@ -84,7 +84,7 @@ func TestContainerNTPsec(t *testing.T) {
 	c.WriteFile(ctConfig, ntpdConfig, 0o600)
 	c.WriteFile(ctServers, serversFile(lab.Servers(), false), 0o644)
 
-	ctStep(t, "restart fails: rolled back", false, func(t *testing.T) {
+	ctStep(t, c, "restart fails: rolled back", false, func(t *testing.T, c *nspawntest.Container) {
 		c.WriteFile("/etc/systemd/system/ntpsec.service.d/refuse.conf", refuseBlock, 0o644)
 		defer func() {
 			c.Run("rm", "/etc/systemd/system/ntpsec.service.d/refuse.conf")
@@ -108,7 +108,7 @@ func TestContainerNTPsec(t *testing.T) {
 		t.Logf("journalctl -u ntp-optimizer -p err:\n%s", c.Journal(ctService, "err"))
 	})
 
-	ctStep(t, "restart and verify", true, func(t *testing.T) {
+	ctStep(t, c, "restart and verify", true, func(t *testing.T, c *nspawntest.Container) {
 		ntpd := show(c, "ntpsec.service", "InvocationID")
 		out, code := startService(c)
 		require.Zero(t, code, "systemctl start %s: %s\n%s", ctService, out, c.Journal(ctService, ""))

@@ -70,13 +70,13 @@ func TestContainerChronyPackage(t *testing.T) {
 	before := chronySources(t, c)
 	require.Contains(t, before, initial.Addr().String())
 
-	ctStep(t, "install", true, func(t *testing.T) {
+	ctStep(t, c, "install", true, func(t *testing.T, c *nspawntest.Container) {
 		installDeb(t, c, debs["1.0.0"])
 		require.Contains(t, c.Run("dpkg-query", "-W", "-f", "${Status} ${Version}", "ntp-optimizer"), "install ok installed 1.0.0")
 		require.Equal(t, "loaded", show(c, ctService, "LoadState"))
 		require.Equal(t, "loaded", show(c, ctTimer, "LoadState"))
 	})
-	ctStep(t, "install changes nothing", false, func(t *testing.T) {
+	ctStep(t, c, "install changes nothing", false, func(t *testing.T, c *nspawntest.Container) {
 		out, _ := c.Exec("systemctl", "is-enabled", ctTimer)
 		assert.Equal(t, "disabled", strings.TrimSpace(out), "installing enables the timer")
 		assert.Equal(t, "inactive", c.ActiveState(ctTimer), "installing starts the timer")
@@ -87,7 +87,7 @@ func TestContainerChronyPackage(t *testing.T) {
 	})
 
 	var selected []string // the good servers the runs added to chronyd
-	ctStep(t, "service applies", true, func(t *testing.T) {
+	ctStep(t, c, "service applies", true, func(t *testing.T, c *nspawntest.Container) {
 		c.WriteFile(ctConfig, chronyConfig, 0o600)
 		c.WriteFile(ctServers, serversFile(lab.Servers(), true), 0o644)
 		out, code := startService(c)
@@ -116,7 +116,7 @@ func TestContainerChronyPackage(t *testing.T) {
 		require.Equal(t, "disabled", strings.TrimSpace(out), "the service runs apply --no-schedule")
 	})
 
-	ctStep(t, "timer fires", true, func(t *testing.T) {
+	ctStep(t, c, "timer fires", true, func(t *testing.T, c *nspawntest.Container) {
 		// Two runs by the timer: the first OnActiveSec after its start, the
 		// next OnUnitActiveSec after that one started.
 		finished := func() int { return strings.Count(c.Journal(ctService, ""), "Finished "+ctService) }
@@ -139,7 +139,7 @@ func TestContainerChronyPackage(t *testing.T) {
 		c.Run("systemctl", "enable", "--now", ctTimer)
 	})
 
-	ctStep(t, "failed run logs its reason at error priority", false, func(t *testing.T) {
+	ctStep(t, c, "failed run logs its reason at error priority", false, func(t *testing.T, c *nspawntest.Container) {
 		c.Run("systemctl", "stop", "chrony.service")
 		defer func() {
 			c.Run("systemctl", "start", "chrony.service")
@@ -158,7 +158,7 @@ func TestContainerChronyPackage(t *testing.T) {
 		t.Logf("journalctl -u ntp-optimizer -p err:\n%s", errs)
 	})
 
-	ctStep(t, "upgrade", true, func(t *testing.T) {
+	ctStep(t, c, "upgrade", true, func(t *testing.T, c *nspawntest.Container) {
 		config, err := c.ReadFile(ctConfig)
 		require.NoError(t, err)
 		installDeb(t, c, debs["1.0.1"])
@@ -173,7 +173,7 @@ func TestContainerChronyPackage(t *testing.T) {
 		require.FileExists(t, c.Path(ctSources))
 	})
 
-	ctStep(t, "remove", true, func(t *testing.T) {
+	ctStep(t, c, "remove", true, func(t *testing.T, c *nspawntest.Container) {
 		c.Run("dpkg", "-r", "ntp-optimizer")
 		require.NoFileExists(t, c.Path("/usr/sbin/ntp-optimizer"))
 		require.NoFileExists(t, c.Path("/lib/systemd/system/"+ctTimer))
@@ -186,7 +186,7 @@ func TestContainerChronyPackage(t *testing.T) {
 		}
 	})
 
-	ctStep(t, "purge", false, func(t *testing.T) {
+	ctStep(t, c, "purge", false, func(t *testing.T, c *nspawntest.Container) {
 		// chronyd reads the sources file at its start: after a restart the
 		// good servers are in chronyd from the file, which purge removes.
 		c.Run("systemctl", "restart", "chrony.service")

@@ -66,7 +66,7 @@ func TestContainerTimesyncd(t *testing.T) {
 	c.WriteFile(ctConfig, timesyncdConfig, 0o600)
 	c.WriteFile(ctServers, serversFile(lab.Servers(), false), 0o644)
 
-	ctStep(t, "service applies", true, func(t *testing.T) {
+	ctStep(t, c, "service applies", true, func(t *testing.T, c *nspawntest.Container) {
 		out, code := startService(c)
 		require.Zero(t, code, "systemctl start %s: %s\n%s", ctService, out, c.Journal(ctService, ""))
 		require.Equal(t, "success", show(c, ctService, "Result"))
@@ -82,7 +82,7 @@ func TestContainerTimesyncd(t *testing.T) {
 		}
 	})
 
-	ctStep(t, "timesyncd gets a reply from the lab", true, func(t *testing.T) {
+	ctStep(t, c, "timesyncd gets a reply from the lab", true, func(t *testing.T, c *nspawntest.Container) {
 		c.Eventually(30*time.Second, "timesyncd has no reply from a lab server", func() (bool, string) {
 			out, _ := c.Exec("timedatectl", "show-timesync")
 			addr := regexp.MustCompile(`(?m)^ServerAddress=(.*)$`).FindStringSubmatch(out)
@@ -94,7 +94,7 @@ func TestContainerTimesyncd(t *testing.T) {
 		assert.Contains(t, c.Journal("systemd-timesyncd.service", ""), "Operation not permitted")
 	})
 
-	ctStep(t, "purge removes the drop-in", false, func(t *testing.T) {
+	ctStep(t, c, "purge removes the drop-in", false, func(t *testing.T, c *nspawntest.Container) {
 		c.Run("dpkg", "-P", "ntp-optimizer")
 		require.NoFileExists(t, c.Path(ctTimesyncdDropIn))
 		c.Eventually(10*time.Second, "timesyncd still has the lab's servers", func() (bool, string) {

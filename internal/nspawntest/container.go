@@ -39,21 +39,27 @@ type Options struct {
 	// PrivateNetwork gives the container a network namespace of its own
 	// with only a loopback device (--private-network) instead of the
 	// host's. Servers for it are started inside with InNetNS; addresses
-	// are added with AddAddress (on LabLink). Daemons that refuse loopback servers other
-	// than 127.0.0.1 (ntpd) or need port 123 (ntpd, timesyncd) use it, so
-	// they never bind a port of the host.
+	// are added with AddAddress (on LabLink). Daemons that refuse loopback
+	// servers other than 127.0.0.1 (ntpd) or need port 123 (ntpd,
+	// timesyncd) use it, so they never bind a port of the host.
 	PrivateNetwork bool
 }
 
-// Container is a booted systemd-nspawn container.
+// Container is a booted systemd-nspawn container, seen from one test:
+// its methods that fail, fail that test. For a subtest, use For(t).
 type Container struct {
+	*machine
+	t testing.TB
+}
+
+// machine is the container itself, shared by every Container view of it.
+type machine struct {
 	// Name is the machine name (its hostname inside).
 	Name string
 	// Dir is the container's root as the host sees it (an overlayfs over
 	// the cached root): files written there are seen inside at once.
 	Dir string
 
-	t       testing.TB
 	cmd     *exec.Cmd
 	pid     int // PID 1 of the container, in the host's PID namespace
 	logPath string
@@ -75,13 +81,12 @@ func Boot(t testing.TB, r Root, opt Options) *Container {
 	mountNspawnRun(t)
 
 	tmp := t.TempDir()
-	c := &Container{
+	c := &Container{t: t, machine: &machine{
 		Name:    fmt.Sprintf("ntpo-%s-%06x", r.Name, rand.IntN(1<<24)),
 		Dir:     filepath.Join(tmp, "root"),
-		t:       t,
 		logPath: filepath.Join(tmp, "nspawn.log"),
 		exited:  make(chan struct{}),
-	}
+	}}
 	mountOverlay(t, lower, tmp, c.Dir)
 	for p, data := range opt.Files {
 		c.WriteFile(p, data, 0o644)
@@ -177,6 +182,10 @@ func children(ppid int) []int {
 	}
 	return out
 }
+
+// For is the container seen from t (a subtest): its failures fail t, as
+// the testing package wants (FailNow only from the test's own goroutine).
+func (c *Container) For(t testing.TB) *Container { return &Container{machine: c.machine, t: t} }
 
 // PID is the container's PID 1 as the host sees it.
 func (c *Container) PID() int { return c.pid }
