@@ -186,6 +186,9 @@ func notThereMessage(path string) string {
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && isDefaultSocket(path):
+		// Debian's and Fedora's units remove /run/chrony when chronyd stops.
+		return fmt.Sprintf("chronyd's command socket %s does not exist, nor does its directory %s: is chronyd running? (its service removes the directory when it stops)", path, dir)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf("chronyd's command socket %s does not exist, nor does its directory %s: is the path right (chronyd's bindcmdaddress)?", path, dir)
 	case err == nil && fi.IsDir() && fi.Mode().Perm()&0o007 != 0 && chronySocketDir(dir):
@@ -193,6 +196,17 @@ func notThereMessage(path string) string {
 			path, dir, fi.Mode().Perm())
 	}
 	return fmt.Sprintf("chronyd's command socket %s does not exist: is chronyd running?", path)
+}
+
+// isDefaultSocket reports whether path is one of chronyd's default
+// command sockets.
+func isDefaultSocket(path string) bool {
+	for _, s := range DefaultSockets {
+		if s == path {
+			return true
+		}
+	}
+	return false
 }
 
 // chronySocketDir reports whether dir is one chronyd creates for its

@@ -48,3 +48,15 @@ func TestDialMissingSocketHint(t *testing.T) {
 		})
 	}
 }
+
+// TestDialStoppedChronyd: the default socket's directory missing is a
+// stopped chronyd (its unit removes /run/chrony), not a mistyped path.
+func TestDialStoppedChronyd(t *testing.T) {
+	sock := chronyctl.DefaultSockets[0]
+	if _, err := os.Stat(filepath.Dir(sock)); err == nil {
+		t.Skipf("%s exists on this machine", filepath.Dir(sock))
+	}
+	_, err := chronyctl.Dial(context.Background(), chronyctl.Config{Socket: sock})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.ErrorContains(t, err, "is chronyd running? (its service removes the directory when it stops)")
+}
