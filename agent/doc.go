@@ -10,7 +10,14 @@
 // chronyd would accept, then authenticated requests) instead of probed:
 // its measurement is the authenticated one, and one that fails carries
 // the reason as its AuthError, which scoring rejects it for, so it is
-// never added. Decide turns the decision into the
+// never added. With testing.measure auto (or chronyd) and a backend that
+// is an Auditioner (chronylive), a plain candidate's new address is
+// auditioned inside the daemon instead of probed (audition.go): recorded
+// in state.json's auditions first, added noselect, measured by chronyd's
+// own iburst and scored as a probe's; the apply promotes the winners and
+// the run deletes the rest, whatever happened; the next run deletes what a
+// killed one left before anything else. A dry run never auditions.
+// Decide turns the decision into the
 // report and the plan: what to add and, under the converge policy, what
 // to remove (pinned servers and reference clocks stay; add-only removes
 // only what the agent added). Apply hands the plan to the Backend, which

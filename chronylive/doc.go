@@ -20,6 +20,13 @@
 // authdata shows NTS, and those chrony.conf names with `nts`; Backend.Trust
 // is chrony.conf's certificate trust, for a pre-flight of NTS candidates.
 //
+// Auditions (audition.go): Audition adds candidates as noselect iburst
+// sources and measures them from sourcestats and ntpdata (a KoD ends one
+// at once); Apply promotes a winner with selectopts -noselect and a
+// reselect (chrony 4.4+) or deletes and re-adds it (4.3), under the same
+// answer wait, verification and rollback as any addition; EndAudition
+// deletes whatever is still noselect.
+//
 // The backend consumes chronyd through the small Client interface
 // (*chronyctl.Client satisfies it), and times its waits on an injected
 // clock, so every failure path (an add refused half-way, a delete that
