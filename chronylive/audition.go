@@ -46,6 +46,7 @@ const (
 type Promoter interface {
 	ModifySelectOpts(ctx context.Context, a chronyctl.Addr, set, clear chronyctl.SelectOptions) error
 	Reselect(ctx context.Context) error
+	Burst(ctx context.Context, m chronyctl.Match, good, total int) error
 }
 
 func (c Config) auditionTimeout() time.Duration {
@@ -277,9 +278,10 @@ func (b *Backend) EndAudition(ctx context.Context, addrs []netip.Addr) ([]netip.
 }
 
 // promote makes an auditioned source a normal one: on chrony 4.4+
-// MODIFY_SELECTOPTS -noselect keeps its samples (and a RESELECT makes
-// chronyd use it at once); on 4.3 it is deleted and added again as any
-// new source (with SourceOptions: a fresh iburst).
+// MODIFY_SELECTOPTS -noselect keeps its samples (a RESELECT makes chronyd
+// use it at once, a one-sample burst gives it the fresh sample chronyd
+// needs to update its reference); on 4.3 it is deleted and added again as
+// any new source (with SourceOptions: a fresh iburst).
 func (b *Backend) promote(ctx context.Context, s daemon.Server) error {
 	a := chronyctl.AddrFromIP(s.Address)
 	if p, ok := b.Client.(Promoter); ok {
@@ -288,6 +290,14 @@ func (b *Backend) promote(ctx context.Context, s daemon.Server) error {
 			b.markAuditioned(s.Address, false)
 			if err := p.Reselect(ctx); err != nil {
 				b.Log.Debug().Err(err).Msg("reselect after promotion")
+			}
+			// One more sample now (burst 1/2): chronyd updates its
+			// reference, and so its leap status, only when the selected
+			// source has a new sample, and after its iburst the promoted
+			// source would not be polled again for minpoll (64 s) —
+			// beyond the verification's wait. One packet, not four.
+			if err := p.Burst(ctx, chronyctl.MatchAddr(a), 1, 2); err != nil {
+				b.Log.Debug().Err(err).Msg("burst after promotion")
 			}
 			b.Log.Info().Str("addr", s.Address.String()).Msg("promoted from audition (selectopts -noselect)")
 			return nil

@@ -138,6 +138,8 @@ func TestPromote(t *testing.T) {
 			} else {
 				require.Equal(t, []string{new1 + " -noselect"}, f.selectOpts)
 				require.Equal(t, 1, f.reselects)
+				require.Len(t, f.bursts, 1, "one sample now, not a new iburst")
+				require.Contains(t, f.bursts[0], "1/2")
 				require.NotContains(t, f.log(), "delete "+new1)
 			}
 			data, err := b.File.Read()

@@ -70,6 +70,7 @@ type fakeChronyd struct {
 	noSelectOpts bool
 	selectOpts   []string // "ADDR -noselect" per MODIFY_SELECTOPTS taken
 	reselects    int
+	bursts       []string // "MATCH good/total" per BURST taken
 }
 
 type fakeSource struct {
@@ -367,6 +368,18 @@ func (f *fakeChronyd) ModifySelectOpts(_ context.Context, a chronyctl.Addr, set,
 		f.sources[i].flags &^= chronyctl.FlagNoSelect
 		f.selectOpts = append(f.selectOpts, a.String()+" -noselect")
 	}
+	return nil
+}
+
+// Burst records a burst request (the only one the backend sends is one
+// sample after a promotion).
+func (f *fakeChronyd) Burst(_ context.Context, m chronyctl.Match, good, total int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dead {
+		return errDead
+	}
+	f.bursts = append(f.bursts, fmt.Sprintf("%s %d/%d", m, good, total))
 	return nil
 }
 
