@@ -137,12 +137,17 @@ func good(i int) prober.Result {
 		RootDelay: 10 * ms, RootDispersion: ms, Jitter: 200 * time.Microsecond, SamplesSent: 4, SamplesOK: 4, Reach: 1}
 }
 
+// fakeNotifier records what it was told. Its mutex: runs serialised by
+// the run lock (flock) have no happens-before edge the race detector sees.
 type fakeNotifier struct {
+	mu       sync.Mutex
 	outcomes []notify.Outcome
 	err      error
 }
 
 func (n *fakeNotifier) Notify(_ context.Context, st notify.State, o notify.Outcome) (notify.State, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.outcomes = append(n.outcomes, o)
 	st.Failures++
 	return st, n.err
