@@ -125,7 +125,7 @@ func TestAuditionInterrupted(t *testing.T) {
 			bin := binary(t)
 			interrupt := func(sig syscall.Signal) string {
 				cmd := exec.Command(bin, append([]string{"--config", "", "--log-level", "error"}, e.args()...)...)
-				var out bytes.Buffer
+				var out lockedBuffer // written by exec's copier while the test reads it
 				cmd.Stdout, cmd.Stderr = &out, &out
 				require.NoError(t, cmd.Start())
 				deadline := time.Now().Add(10 * time.Second)
@@ -167,4 +167,23 @@ func TestAuditionInterrupted(t *testing.T) {
 			require.Equal(t, e.addrs(goodServers...), e.sources(), "and applies as usual")
 		})
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a child process's
+// output is copied into it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
