@@ -153,9 +153,18 @@ func (n *fakeNotifier) Notify(_ context.Context, st notify.State, o notify.Outco
 	return st, n.err
 }
 
-type fakeMetrics struct{ runs []metrics.Run }
+// fakeMetrics records the runs written; locked like fakeNotifier.
+type fakeMetrics struct {
+	mu   sync.Mutex
+	runs []metrics.Run
+}
 
-func (m *fakeMetrics) Write(r metrics.Run) error { m.runs = append(m.runs, r); return nil }
+func (m *fakeMetrics) Write(r metrics.Run) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.runs = append(m.runs, r)
+	return nil
+}
 
 type env struct {
 	a        *agent.Agent

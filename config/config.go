@@ -157,7 +157,7 @@ func Default() Config {
 			Timeout:          Duration(5 * time.Second),
 			Interval:         Duration(6 * time.Hour),
 			MaxServers:       20,
-			Measure:          agent.MeasureAuto,
+			Measure:          agent.MeasureProbe,
 		},
 		Selection: Selection{
 			MinStratum:         1,
