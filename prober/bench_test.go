@@ -81,10 +81,13 @@ func BenchmarkProbe(b *testing.B) {
 			b.Fatalf("%s: %v\n%s", bin, err, errOut.String())
 		}
 		cliWall := time.Since(start)
-		var rows []prober.JSONResult
-		if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		var doc struct {
+			Rows []prober.JSONResult `json:"candidates"` // probe --json: {"schema_version": 1, "candidates": […]}
+		}
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 			b.Fatal(err)
 		}
+		rows := doc.Rows
 		slowest = 0
 		for _, r := range rows {
 			for _, s := range r.Samples {

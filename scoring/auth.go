@@ -64,11 +64,11 @@ func (s *selector) preferNTS(first *Candidate, cands []*Candidate, ok func(*Cand
 	}
 	floor := first.Score * (1 - s.cfg.HysteresisPercent/100)
 	for _, c := range cands {
-		if c == first || !ok(c) || !c.nts() {
-			continue
+		if c.Score < floor && c.healthy() {
+			break // rank order: every healthy server after it scores lower
 		}
-		if c.Score < floor {
-			break
+		if c == first || !c.nts() || !ok(c) {
+			continue
 		}
 		return c, fmt.Sprintf("NTS preferred over %s (%.1f, plain NTP) within %g %%",
 			first.Address, first.Score, s.cfg.HysteresisPercent)

@@ -146,11 +146,14 @@ func (s *selector) fill() {
 			l, _ := fit(c, s.set, nil)
 			return s.eligible(c) && l <= lvl
 		}
+		// A candidate that does not fit never fits later (the set only
+		// grows), so each scan starts where the last one found its first.
+		from := 0
 		for len(s.set) < s.cfg.SetSize {
 			var first *Candidate
-			for _, c := range s.cands {
-				if fits(c) {
-					first = c
+			for ; from < len(s.cands); from++ {
+				if fits(s.cands[from]) {
+					first = s.cands[from]
 					break
 				}
 			}
