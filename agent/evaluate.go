@@ -103,8 +103,12 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 			continue
 		}
 		m.DaemonPool = d.Pool
-		if d.NTS && m.Auth == "" {
-			m.Auth = "nts" // configured with nts at the daemon, measured by the probe
+		// The daemon says how it authenticates a source it has: a list or
+		// the catalog naming it "nts" does not make a plain source NTS
+		// (that would protect it as one and persist it with nts).
+		m.Auth = ""
+		if d.NTS {
+			m.Auth = discovery.AuthNTS
 		}
 		// The daemon still reaches a source our probe could not (a
 		// firewall that drops only our packets, a rate limit): the probe's

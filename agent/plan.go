@@ -46,9 +46,12 @@ func (a *Agent) wanted(dec scoring.Decision, sources []daemon.Source, st *State,
 	for _, addr := range dec.Selected {
 		c := byAddr[addr]
 		// A server listed with nts is added with it; a source the daemon
-		// has with nts keeps it.
-		s := daemon.Server{Address: addr, Port: c.Port, Name: c.Name, NTS: c.Auth == discovery.AuthNTS || nts[addr],
+		// has keeps the daemon's authentication, with nts or without.
+		s := daemon.Server{Address: addr, Port: c.Port, Name: c.Name, NTS: c.Auth == discovery.AuthNTS,
 			NTSOptions: ntsOpts[addr]}
+		if present[addr] {
+			s.NTS = nts[addr]
+		}
 		p.Selected = append(p.Selected, s)
 		selected[addr] = true
 		if !present[addr] {
