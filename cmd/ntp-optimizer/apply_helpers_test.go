@@ -65,6 +65,13 @@ func newApplyEnv(t *testing.T, v chronytest.Version, profiles []ntplab.Profile, 
 		lines = append(lines, fmt.Sprintf("server %s port %d %s", a.Addr(), a.Port(), fastPoll))
 	}
 	d := chronytest.Start(t, chronytest.Options{Version: v, Config: lines, SourceDir: true})
+	return labEnv(t, lab, d)
+}
+
+// labEnv is an applyEnv on lab and d, with a servers file listing every
+// lab server and a state directory of its own.
+func labEnv(t *testing.T, lab *ntplab.Lab, d *chronytest.Daemon) *applyEnv {
+	t.Helper()
 	e := &applyEnv{t: t, lab: lab, d: d, state: filepath.Join(t.TempDir(), "state")}
 	e.servers = filepath.Join(t.TempDir(), "servers")
 	var list strings.Builder

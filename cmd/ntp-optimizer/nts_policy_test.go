@@ -40,13 +40,7 @@ func ntsEnv(t *testing.T, v chronytest.Version, clientConf ...string) (*applyEnv
 	// back; the test is about the agent's own policy.
 	conf = append(conf, clientConf...)
 	d := chronytest.Start(t, chronytest.Options{Version: v, Config: conf, SourceDir: true})
-	e := &applyEnv{t: t, lab: lab, d: d, state: filepath.Join(t.TempDir(), "state")}
-	e.servers = filepath.Join(t.TempDir(), "servers")
-	var list strings.Builder
-	for _, s := range lab.Servers() {
-		fmt.Fprintf(&list, "%s  # %s\n", s.Addr(), s.Profile().Name)
-	}
-	require.NoError(t, os.WriteFile(e.servers, []byte(list.String()), 0o644))
+	e := labEnv(t, lab, d)
 	for _, s := range srvs {
 		require.True(t, chronytest.SyncedOverNTS(t, d, s) || ntsAuthenticated(t, d, s), "chronyd never authenticated %s", s.Addr)
 	}
