@@ -32,16 +32,21 @@ var neverAdded = []string{"falseticker", "kod", "unsync"}
 // until the set stops changing. The hysteresis rules bound the runs: the
 // two empty slots are filled at once (run 1); each poor member is replaced
 // after losing two runs in a row, one replacement per run (runs 2 and 3);
-// run 4 changes nothing. The falseticker, the unsynchronised and the
-// rate-limiting server are never added.
+// the run after convergence changes nothing. A poor member's figures are
+// chronyd's own from run 2 on, and an 8-poll reach register is noisy: the
+// lossy server (half its requests dropped) can look good enough for one
+// run (6 of 8 answered), which rightly restarts its count of losing runs.
+// Each such run allows one run more, and no more than that: a replacement
+// always comes on the second losing run in a row. The falseticker, the
+// unsynchronised and the rate-limiting server are never added.
 func TestApplyConverges(t *testing.T) {
 	for _, v := range []chronytest.Version{chronytest.V43, chronytest.V46} {
 		t.Run(string(v), func(t *testing.T) {
 			e := newApplyEnv(t, v, demoProfiles(), "jittery", "lossy")
 			e.waitSelected()
 			const maxRuns = 3 // 1 (fill) + 2 replacements, one per run
-			converged := 0
-			for run := 1; run <= maxRuns+1; run++ {
+			converged, reprieves := 0, 0
+			for run := 1; converged == 0 && run <= maxRuns+3; run++ {
 				r, stderr, code := e.apply()
 				require.Zero(t, code, "run %d: %s", run, stderr)
 				for _, a := range r.Added {
@@ -52,8 +57,20 @@ func TestApplyConverges(t *testing.T) {
 				for _, c := range r.Candidates {
 					if n := e.name(c.Address.String()); n == "jittery" || n == "lossy" {
 						t.Logf("  %s: %s jitter %.2f ms reach %.2f score %.1f %s: %s", n, c.Origin, c.Jitter*1e3, c.ReachRatio, c.Score, c.Verdict, c.Reason)
+						if c.Verdict == scoring.Selected && strings.Contains(c.Reason, " is within ") {
+							reprieves++
+						}
 					}
 				}
+				replaced := 0
+				for _, rm := range r.Removed {
+					if !strings.HasPrefix(rm.Reason, "replaced by ") {
+						continue // a hard failure (a falseticker, silence) goes at once
+					}
+					replaced++
+					require.Regexp(t, `, (2nd|3rd|\d+th) run in a row$`, rm.Reason, "run %d replaced %s before it lost twice", run, e.name(rm.Address.String()))
+				}
+				require.LessOrEqual(t, replaced, 1, "run %d: one replacement by score per run", run)
 				if run == 1 {
 					require.Len(t, r.Added, 2, "the empty slots are filled at once")
 					require.Empty(t, r.Removed, "poor members need two losing runs")
@@ -64,7 +81,7 @@ func TestApplyConverges(t *testing.T) {
 				e.waitSelected()
 			}
 			require.NotZero(t, converged, "chronyd never reached the four good servers:\n%s", e.d.Chronyc(t, "-n", "sources"))
-			require.LessOrEqual(t, converged, maxRuns)
+			require.LessOrEqual(t, converged, maxRuns+reprieves, "%d runs within the margin", reprieves)
 
 			r, stderr, code := e.apply()
 			require.Zero(t, code, stderr)
