@@ -86,7 +86,11 @@ func TestOffsetAccuracy(t *testing.T) {
 // addresses with the same profile must be within 25 %. The host adds its
 // own scheduling noise (heavy under -race with other tests running): a
 // group of zero-jitter servers measured in the same run gives its size,
-// and it is removed in quadrature, as independent noise adds.
+// and it is removed in quadrature, as independent noise adds. The noise
+// comes in bursts that one group may catch and another not, so a level is
+// checked only when the host's noise is below half of it (a 1 ms level
+// under 0.9 ms of noise is not measurable to 25 % on any client); the
+// largest level is always checked.
 func TestJitter(t *testing.T) {
 	const perLevel = 64 // 5 % relative spread of the RMS at 8 samples (simulated), so ±25 % is ~5σ
 	levels := []time.Duration{0, 1 * ms, 3 * ms, 8 * ms}
@@ -117,6 +121,10 @@ func TestJitter(t *testing.T) {
 		rms := math.Sqrt(max(ms2-noise2, 0))
 		t.Logf("jitter %v: RMS over %d addresses %.3fms, %.3fms without host noise (%+.1f%%)",
 			j, perLevel, math.Sqrt(ms2)*1e3, rms*1e3, 100*(rms/j.Seconds()-1))
+		if noise := math.Sqrt(noise2); noise > j.Seconds()/2 && j != levels[len(levels)-1] {
+			t.Logf("jitter %v: not checked, the host's own noise (%.3fms) is more than half of it", j, noise*1e3)
+			continue
+		}
 		require.InEpsilon(t, j.Seconds(), rms, 0.25, "jitter %v", j)
 	}
 }
