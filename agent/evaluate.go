@@ -64,7 +64,19 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 
 	var ms []scoring.Measurement
 	seen := map[netip.Addr]bool{}
+	notes := map[netip.Addr]string{} // why a candidate's measurement is not what it seems
 	for _, m := range in.Daemon {
+		if r := byAddr[m.Address]; r != nil && unheard(&m) && r.SamplesSent > 0 {
+			pm, note := heardByProbe(&m, r, candidateOf(r, cands))
+			if note != "" {
+				notes[m.Address] = note
+			}
+			if pm != nil {
+				ms = append(ms, *pm)
+				seen[m.Address] = true
+				continue
+			}
+		}
 		if r := byAddr[m.Address]; r != nil {
 			if c := candidateOf(r, cands); c != nil {
 				describe(&m, c)
@@ -94,7 +106,6 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 			byDaemon[d.Address] = d
 		}
 	}
-	vouched := map[netip.Addr]string{}
 	for i := range ms {
 		m := &ms[i]
 		m.Current = in.Current[m.Address]
@@ -115,7 +126,7 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 		// silence is no evidence against it, so it counts as not measured.
 		if m.Origin == scoring.OriginProbe && m.SamplesSent > 0 && m.SamplesOK == 0 && m.KoD == "" && d.Reachable() {
 			m.SamplesSent = 0
-			vouched[m.Address] = fmt.Sprintf("the probe got no reply, but the daemon reaches it (reach %03o)", d.Reach)
+			notes[m.Address] = fmt.Sprintf("the probe got no reply, but the daemon reaches it (reach %03o)", d.Reach)
 		}
 	}
 
@@ -126,14 +137,13 @@ func Evaluate(in EvalInput, st scoring.State, now time.Time, cfg scoring.Config)
 	}
 	ev := Evaluation{Decision: dec, State: next}
 	for _, c := range dec.Candidates {
-		rep := CandidateReport{Candidate: c}
+		rep := CandidateReport{Candidate: c, Error: notes[c.Address]}
 		if r := byAddr[c.Address]; r != nil && c.Origin == scoring.OriginProbe {
-			rep.Error = r.Err
+			if rep.Error == "" {
+				rep.Error = r.Err
+			}
 			if r.Skipped != "" {
 				rep.Error = "not measured: " + r.Skipped
-			}
-			if v := vouched[c.Address]; v != "" {
-				rep.Error = v
 			}
 			rep.Samples = r.JSON().Samples
 			if chk, ok := in.NTS[c.Address]; ok {
@@ -208,4 +218,31 @@ func recovering(sources []daemon.Source, lastOutage, now time.Time) bool {
 		}
 	}
 	return now.Sub(lastOutage) < span
+}
+
+// unheard says m is the daemon's measurement of a source it polled and
+// never heard in the polls it counts: silence, which alone is a hard
+// failure. The daemon's register may still hold polls of a network outage
+// that has ended (it clears them only as it polls again, and a slowly
+// polled source takes longest), so the agent asks the server itself.
+func unheard(m *scoring.Measurement) bool {
+	return m.Origin == scoring.OriginChronyd && m.SamplesSent > 0 && m.SamplesOK == 0 && m.KoD == ""
+}
+
+// heardByProbe joins the daemon's silence d with the probe r of the same
+// address. When the probe was answered (or kissed), the server is not
+// silent: the measurement is the probe's, with the daemon's unanswered
+// polls added to its samples, so the silence costs reachability (and,
+// should it last, the hysteresis replaces the source) but is no longer a
+// hard failure. When the probe got no reply either, the silence stands as
+// the daemon measured it (nil). note says which.
+func heardByProbe(d *scoring.Measurement, r *prober.Result, cand *discovery.Candidate) (*scoring.Measurement, string) {
+	if r.SamplesOK == 0 && r.KoD == "" {
+		return nil, fmt.Sprintf("no reply to chronyd's last %d polls, nor to the probe's %d samples", d.SamplesSent, r.SamplesSent)
+	}
+	m := fromProbe(r, cand)
+	m.SamplesSent += d.SamplesSent
+	m.ChronydState = d.ChronydState
+	return &m, fmt.Sprintf("chronyd heard nothing in its last %d polls, the probe got %d of %d replies: both count toward reach",
+		d.SamplesSent, r.SamplesOK, r.SamplesSent)
 }

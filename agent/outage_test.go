@@ -152,6 +152,43 @@ func TestSilentMembers(t *testing.T) {
 		require.Contains(t, rep.Removed[0].Reason, "replaced by")
 		require.Len(t, rep.Added, 1)
 	})
+	// chronyd's register shows silence in every poll it counts (polls of an
+	// outage that has ended, not cleared yet): the probe decides.
+	unheard := func(i int) daemon.Source {
+		s := chronydSource(i)
+		s.Reach = 0
+		m := *s.Measurement
+		m.SamplesSent, m.SamplesOK, m.ChronydState = 3, 0, scoring.StateNonselectable
+		s.Measurement = &m
+		return s
+	}
+	t.Run("chronyd hears nothing, the probe does", func(t *testing.T) {
+		e := fullEnv(t)
+		e.backend.sources[3] = unheard(4)
+		rep, err := e.a.Run(t.Context(), agent.Options{})
+		require.NoError(t, err)
+		require.Contains(t, e.prober.probed, addr(4), "chronyd's silence is checked")
+		require.NotContains(t, e.prober.probed, addr(3), "what chronyd hears is not probed")
+		require.Equal(t, agent.OutcomeUnchanged, rep.Outcome, "not a hard failure: %+v", rep.Removed)
+		c := report(t, rep, addr(4))
+		require.Equal(t, scoring.Selected, c.Verdict)
+		require.Equal(t, scoring.OriginProbe, c.Origin)
+		require.Equal(t, 7, c.SamplesSent, "chronyd's 3 unanswered polls count with the probe's 4")
+		require.Equal(t, 4, c.SamplesOK)
+		require.Contains(t, c.Error, "chronyd heard nothing in its last 3 polls, the probe got 4 of 4 replies")
+	})
+	t.Run("chronyd hears nothing, nor does the probe", func(t *testing.T) {
+		e := fullEnv(t)
+		e.backend.sources[3] = unheard(4)
+		delete(e.prober.results, addr(4))
+		rep, err := e.a.Run(t.Context(), agent.Options{})
+		require.NoError(t, err)
+		require.Equal(t, agent.OutcomeApplied, rep.Outcome)
+		require.Len(t, rep.Removed, 1)
+		require.Equal(t, addr(4), rep.Removed[0].Address)
+		require.Contains(t, rep.Removed[0].Reason, "no reply to any of 3 samples")
+		require.Contains(t, report(t, rep, addr(4)).Error, "no reply to chronyd's last 3 polls, nor to the probe's 4 samples")
+	})
 	t.Run("silent everywhere, nobody to replace it", func(t *testing.T) {
 		e := fullEnv(t)
 		e.a.Discoverer = &fakeDiscoverer{}

@@ -42,7 +42,9 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 }
 
 // measure probes the candidates the daemon does not measure itself (and
-// that are not blacklisted), then scores everything and decides the set.
+// that are not blacklisted), and the daemon's sources it has not heard in
+// any poll it counts (see unheard), then scores everything and decides the
+// set.
 // The candidates listed with nts that the daemon does not have are
 // pre-flighted (NTSChecker) instead of probed: their measurement comes
 // from the authenticated exchange, and one that fails is rejected with its
@@ -57,8 +59,10 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 	now time.Time, au Auditioner, runID string, log zerolog.Logger) (Evaluation, error) {
 	byDaemon, current := a.daemonView(sources, st)
 	measured := map[netip.Addr]bool{}
-	for _, m := range byDaemon {
-		measured[m.Address] = true
+	for i := range byDaemon {
+		if !unheard(&byDaemon[i]) { // the daemon's silence is checked by a probe
+			measured[byDaemon[i].Address] = true
+		}
 	}
 	has := map[netip.Addr]bool{} // the daemon's sources
 	for _, d := range sources {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -451,8 +450,8 @@ func TestThirtyRunsRealDaemon(t *testing.T) {
 		for _, c := range r.Removed {
 			t.Logf("        removed %s: %s", e.name(c.Address.String()), c.Reason)
 		}
-		if os.Getenv("SAFETY_DEBUG") != "" { // every candidate's measurement and reason
-
+		if run >= silentFrom && run < restartAt { // every candidate's measurement and reason, chronyd's view
+			t.Logf("chronyd after run %d:\n%s", run, e.d.Chronyc(t, "-n", "sources"))
 			for _, c := range r.Candidates {
 				t.Logf("        %-11s %-7s reach %d/%d %.2f score %.1f %s: %s", e.name(c.Address.String()), c.Origin, c.SamplesOK, c.SamplesSent, c.ReachRatio, c.Score, c.Verdict, c.Reason)
 			}
