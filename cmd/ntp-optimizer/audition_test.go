@@ -150,7 +150,22 @@ func TestAuditionInterrupted(t *testing.T) {
 			require.Equal(t, before, e.sources())
 
 			interrupt(syscall.SIGKILL)
-			require.NotEmpty(t, e.noselect(), "SIGKILL leaves the audition")
+			left := e.noselect()
+			require.NotEmpty(t, left, "SIGKILL leaves the audition")
+			// sources names them: a note beside chronyc's table, a list in --json.
+			table, stderr, code := runSerial(t, "sources", "--chrony-socket", e.d.Socket, "--state-dir", e.state)
+			require.Zero(t, code, stderr)
+			require.Contains(t, stderr, "ntp-optimizer: note: under audition since ")
+			var listed []audition
+			out, _, code = runSerial(t, "sources", "--json", "--chrony-socket", e.d.Socket, "--state-dir", e.state)
+			require.Zero(t, code)
+			jsonList(t, out, "sources", "auditions", &listed)
+			require.Len(t, listed, len(left))
+			for _, a := range left {
+				require.Contains(t, table, a, "chronyc's table lists the auditioned source")
+				require.Contains(t, stderr, a)
+				require.True(t, slices.ContainsFunc(listed, func(l audition) bool { return l.Address == a }), "%s in --json", a)
+			}
 			stdout, stderr, code := runSerial(t, append(e.args()[:0:0], "apply", "--cleanup", "--chrony-socket", e.d.Socket,
 				"--chrony-conf", e.d.Conf(), "--state-dir", e.state)...)
 			require.Zero(t, code, stderr)
