@@ -67,15 +67,23 @@ func (c *Config) ChronyLive() chronylive.Config {
 }
 
 // NTPD returns the ntpd backend's configuration from the paths; the
-// caller adds the service manager and the logger.
+// caller adds the service manager and the logger. Like timesyncd, a
+// classic ntpd may get servers listed with nts as plain NTP only under
+// authentication = off (NTPsec gets them with nts).
 func (c *Config) NTPD() fallback.NTPDConfig {
-	return fallback.NTPDConfig{ConfPath: c.Paths.NTPConf}
+	return fallback.NTPDConfig{ConfPath: c.Paths.NTPConf, AllowPlain: c.allowPlain()}
 }
 
 // Timesyncd returns the timesyncd backend's configuration: it may write
 // servers listed with nts as plain NTP only under authentication = off.
 func (c *Config) Timesyncd() fallback.TimesyncdConfig {
-	return fallback.TimesyncdConfig{AllowPlain: c.Selection.Authentication == string(scoring.AuthOff)}
+	return fallback.TimesyncdConfig{AllowPlain: c.allowPlain()}
+}
+
+// allowPlain says a daemon without NTS may be given servers listed with
+// nts as plain NTP: only under selection.authentication = off.
+func (c *Config) allowPlain() bool {
+	return c.Selection.Authentication == string(scoring.AuthOff)
 }
 
 // Scoring returns the [selection] section as scoring's configuration.

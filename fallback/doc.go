@@ -31,7 +31,10 @@
 // the daemon, -q sets the clock), so the written files are validated by
 // parsing them back; NTPDConfig.Check can plug in a daemon check. After the
 // restart ntpd is checked over NTP mode 6 (github.com/facebook/time/ntp/control):
-// it must answer and have reachable associations.
+// it must answer and have reachable associations. A server listed with
+// nts keeps it on NTPsec (a server line with nts, or /etc/ntpsec); classic
+// ntpd has no NTS, so such a selection is refused with ErrNoNTS unless
+// NTPDConfig.AllowPlain, as for timesyncd.
 //
 // systemd-timesyncd: the drop-in /etc/systemd/timesyncd.conf.d/ntp-optimizer.conf
 // holds NTP= with the selected servers, best first (timesyncd uses one at

@@ -60,6 +60,12 @@ type NTPDConfig struct {
 	VerifyInterval time.Duration
 	// MinReachable is how many associations must be reachable (default 1).
 	MinReachable int
+	// AllowPlain lets Plan write servers the selection marks NTS as plain
+	// NTP on a classic ntpd (which has no NTS), with a warning in the
+	// change: the caller sets it when selection.authentication = off.
+	// Without it Plan refuses them with ErrNoNTS, as for timesyncd. NTPsec
+	// writes them with nts either way.
+	AllowPlain bool
 	// KeepBackups is how many backups of each file are kept (default 5).
 	KeepBackups int
 	Clock       clock.Clock
@@ -159,7 +165,7 @@ func (n *NTPD) Plan(servers []Server, policy daemon.Policy) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	edits, warnings, err := ntpEdit(files, servers, policy)
+	edits, warnings, err := ntpEdit(files, servers, policy, n.cfg.AllowPlain)
 	if err != nil {
 		return nil, err
 	}

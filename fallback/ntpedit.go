@@ -54,7 +54,10 @@ func stripLines(path string, ls []line) ([]line, error) {
 // line, or at its end. Files whose content does not change are left out.
 // Because it always starts from the pristine form, applying the same
 // selection twice gives the same bytes, and a revert is stripLines alone.
-func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[string][]byte, []string, error) {
+//
+// A server marked NTS on a classic ntpd (nothing shows NTPsec) is refused
+// with ErrNoNTS unless allowPlain, which writes it plain and says so.
+func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy, allowPlain bool) (map[string][]byte, []string, error) {
 	pristine := make([][]line, len(files))
 	for i, f := range files {
 		p, err := stripLines(f.path, f.lines)
@@ -74,7 +77,7 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[str
 			}
 		}
 	}
-	var block []string
+	var block, plain []string
 	for _, s := range servers {
 		if policy == daemon.PolicyAddOnly && existing[s.Name] {
 			continue // already configured by someone else: no duplicate association
@@ -86,10 +89,19 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy) (map[str
 		case s.NTS && isNTPsec(files, nts):
 			line += " nts"
 		case s.NTS:
-			warnings = append(warnings, fmt.Sprintf("%s: %s is listed with nts, but nothing shows this ntpd is NTPsec "+
-				"(no nts server line, not under /etc/ntpsec): written without nts", files[0].path, s.Name))
+			plain = append(plain, fmt.Sprintf("%s (%s)", s.Name, originOf(s)))
 		}
 		block = append(block, line)
+	}
+	if len(plain) > 0 {
+		list := strings.Join(plain, ", ")
+		if !allowPlain {
+			return nil, nil, fmt.Errorf("%s: selected with NTS: %s, but nothing shows this ntpd is NTPsec "+
+				"(no nts server line, not under /etc/ntpsec) and classic ntpd has no NTS: %w", files[0].path, list, ErrNoNTS)
+		}
+		warnings = append(warnings, fmt.Sprintf("%s: %s listed with nts, but nothing shows this ntpd is NTPsec "+
+			"(no nts server line, not under /etc/ntpsec): written without nts, unauthenticated (selection.authentication = off)",
+			files[0].path, list))
 	}
 	out := map[string][]byte{}
 	for i, f := range files {

@@ -243,7 +243,7 @@ func FuzzNTPEdit(f *testing.F) {
 			policy = daemon.PolicyConverge
 		}
 		orig := &confFile{path: "/etc/ntp.conf", data: data, lines: splitLines(data)}
-		edits, _, err := ntpEdit([]*confFile{orig}, selection[:2], policy)
+		edits, _, err := ntpEdit([]*confFile{orig}, selection[:2], policy, false)
 		if err != nil {
 			return // unbalanced markers: refused
 		}
@@ -262,7 +262,7 @@ func FuzzNTPEdit(f *testing.F) {
 		if string(joinLines(got)) != string(joinLines(want)) {
 			t.Fatalf("strip(edit(x)) != strip(x)\nx: %q\nedit: %q", data, nb)
 		}
-		again, _, err := ntpEdit([]*confFile{{path: orig.path, data: nb, lines: splitLines(nb)}}, selection[:2], policy)
+		again, _, err := ntpEdit([]*confFile{{path: orig.path, data: nb, lines: splitLines(nb)}}, selection[:2], policy, false)
 		if err != nil || len(again) != 0 {
 			t.Fatalf("second edit changes the file: %v %q", err, again)
 		}

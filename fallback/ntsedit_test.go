@@ -14,11 +14,7 @@ import (
 // returns the new main file and the warnings.
 func planNTS(t *testing.T, conf, content string, policy daemon.Policy, servers []Server) (string, []string) {
 	t.Helper()
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, conf), []byte(content))
-	n, err := NewNTPD(NTPDConfig{Root: root, ConfPath: conf})
-	require.NoError(t, err)
-	c, err := n.Plan(servers, policy)
+	c, err := planNTSWith(t, NTPDConfig{ConfPath: conf}, content, policy, servers)
 	require.NoError(t, err)
 	for _, fc := range c.Files {
 		if fc.Path == conf {
@@ -26,6 +22,36 @@ func planNTS(t *testing.T, conf, content string, policy daemon.Policy, servers [
 		}
 	}
 	return content, c.Warnings
+}
+
+// planNTSWith plans servers over one ntp.conf at cfg.ConfPath, under a
+// temp root.
+func planNTSWith(t *testing.T, cfg NTPDConfig, content string, policy daemon.Policy, servers []Server) (*Change, error) {
+	t.Helper()
+	cfg.Root = t.TempDir()
+	writeFile(t, filepath.Join(cfg.Root, cfg.ConfPath), []byte(content))
+	n, err := NewNTPD(cfg)
+	require.NoError(t, err)
+	return n.Plan(servers, policy)
+}
+
+// TestClassicNTPDRefusesNTS: classic ntpd has no NTS, so a server listed
+// with nts is refused (ErrNoNTS, as timesyncd does) unless
+// authentication = off allows it plain, with a warning.
+func TestClassicNTPDRefusesNTS(t *testing.T) {
+	const conf = "/etc/ntp.conf"
+	servers := []Server{{Name: "198.51.100.1", NTS: true, Origin: "time.example.test"}, {Name: "192.0.2.11"}}
+	for _, policy := range []daemon.Policy{daemon.PolicyConverge, daemon.PolicyAddOnly} {
+		c, err := planNTSWith(t, NTPDConfig{ConfPath: conf}, "server 192.0.2.11 iburst\n", policy, servers)
+		require.ErrorIs(t, err, ErrNoNTS)
+		require.ErrorContains(t, err, "/etc/ntp.conf: selected with NTS: 198.51.100.1 (time.example.test), but nothing shows this ntpd is NTPsec")
+		require.Nil(t, c)
+	}
+	c, err := planNTSWith(t, NTPDConfig{ConfPath: conf, AllowPlain: true}, "server 192.0.2.11 iburst\n", daemon.PolicyConverge, servers)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/etc/ntp.conf: 198.51.100.1 (time.example.test) listed with nts, but nothing shows this ntpd is NTPsec " +
+		"(no nts server line, not under /etc/ntpsec): written without nts, unauthenticated (selection.authentication = off)"}, c.Warnings)
+	require.Equal(t, []string{"server 198.51.100.1 iburst", "server 192.0.2.11 iburst"}, blockLines(string(c.Files[0].New)))
 }
 
 // blockLines are the server lines of the ntp-optimizer block.
@@ -49,7 +75,7 @@ func blockLines(text string) []string {
 
 // TestNTPsecEditKeepsNTS: a server the operator configured with `nts`
 // keeps it in the block the agent writes; a server listed with nts gets
-// it on NTPsec and not on classic ntpd (which would reject the line).
+// it on NTPsec (classic ntpd: TestClassicNTPDRefusesNTS).
 func TestNTPsecEditKeepsNTS(t *testing.T) {
 	const ntpsecConf = "# NTPsec\nserver 192.0.2.10 nts iburst  # office\nserver 192.0.2.11 iburst\n" +
 		"pool 0.debian.pool.ntp.org iburst\n"
@@ -73,9 +99,6 @@ func TestNTPsecEditKeepsNTS(t *testing.T) {
 		{name: "listed nts where another line shows NTPsec", conf: "/etc/ntp.conf", content: "server 192.0.2.10 nts\n", policy: daemon.PolicyAddOnly,
 			servers: []Server{{Name: "198.51.100.1", NTS: true}},
 			want:    []string{"server 198.51.100.1 iburst nts"}},
-		{name: "listed nts on classic ntpd", conf: "/etc/ntp.conf", content: "server 192.0.2.11 iburst\n", policy: daemon.PolicyConverge,
-			servers: []Server{{Name: "198.51.100.1", NTS: true}},
-			want:    []string{"server 198.51.100.1 iburst"}, warnHas: "written without nts"},
 		{name: "nts in a comment is no option", conf: "/etc/ntp.conf", content: "server 192.0.2.11 iburst # no nts here\n", policy: daemon.PolicyConverge,
 			servers: []Server{{Name: "192.0.2.11"}},
 			want:    []string{"server 192.0.2.11 iburst"}},

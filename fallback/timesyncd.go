@@ -50,11 +50,11 @@ type TimesyncdConfig struct {
 	AllowPlain bool
 }
 
-// ErrNoNTS is returned by the timesyncd backend's Plan for a selection
-// with servers to use with NTS, unless TimesyncdConfig.AllowPlain:
-// writing them to NTP= would silently trade authenticated time for
-// unauthenticated time.
-var ErrNoNTS = errors.New("systemd-timesyncd cannot authenticate with NTS; use chrony, " +
+// ErrNoNTS is returned by the Plan of a daemon without NTS (timesyncd,
+// classic ntpd) for a selection with servers to use with NTS, unless the
+// backend's AllowPlain: writing them plain would silently trade
+// authenticated time for unauthenticated time.
+var ErrNoNTS = errors.New("this daemon cannot authenticate with NTS; use chrony (or NTPsec), " +
 	"or set selection.authentication = off to use them unauthenticated")
 
 // Validate checks the configuration, naming the field at fault.
@@ -146,7 +146,7 @@ func (t *Timesyncd) checkNTS(servers []Server) ([]string, error) {
 	}
 	list := strings.Join(nts, ", ")
 	if !t.cfg.AllowPlain {
-		return nil, fmt.Errorf("selected with NTS: %s: %w", list, ErrNoNTS)
+		return nil, fmt.Errorf("selected with NTS: %s, but systemd-timesyncd has no NTS: %w", list, ErrNoNTS)
 	}
 	return []string{fmt.Sprintf("systemd-timesyncd cannot authenticate with NTS: %s written as plain NTP, "+
 		"unauthenticated (selection.authentication = off)", list)}, nil

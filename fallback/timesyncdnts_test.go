@@ -47,8 +47,8 @@ func TestTimesyncdRefusesNTS(t *testing.T) {
 				c, err := ts.Plan(tc.servers, policy)
 				if tc.wantErr {
 					require.ErrorIs(t, err, ErrNoNTS)
-					require.EqualError(t, err, "selected with NTS: time.cloudflare.com (catalog), 192.0.2.10 (config.toml line 7): "+
-						"systemd-timesyncd cannot authenticate with NTS; use chrony, "+
+					require.EqualError(t, err, "selected with NTS: time.cloudflare.com (catalog), 192.0.2.10 (config.toml line 7), "+
+						"but systemd-timesyncd has no NTS: this daemon cannot authenticate with NTS; use chrony (or NTPsec), "+
 						"or set selection.authentication = off to use them unauthenticated")
 					require.Nil(t, c)
 					continue
