@@ -26,3 +26,16 @@ func catalogNTS(cands []discovery.Candidate, p scoring.AuthPolicy) int {
 	}
 	return n
 }
+
+// NTSCapable is a Backend that can tell whether its daemon authenticates
+// with NTS (the file backends: NTPsec can, classic ntpd and timesyncd
+// cannot). A Backend without the method is taken to (chronyd).
+type NTSCapable interface {
+	CanNTS() bool
+}
+
+// canNTS says whether b's daemon can use a source with NTS.
+func canNTS(b Backend) bool {
+	c, ok := b.(NTSCapable)
+	return !ok || c.CanNTS()
+}

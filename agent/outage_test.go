@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ntp-optimizer/ntp-optimizer/agent"
 	"github.com/ntp-optimizer/ntp-optimizer/daemon"
+	"github.com/ntp-optimizer/ntp-optimizer/discovery"
 	"github.com/ntp-optimizer/ntp-optimizer/notify"
 	"github.com/ntp-optimizer/ntp-optimizer/prober"
 	"github.com/ntp-optimizer/ntp-optimizer/scoring"
@@ -255,4 +257,49 @@ type proberFunc func([]prober.Target, prober.RunOptions) []prober.Result
 
 func (f proberFunc) Probe(_ context.Context, ts []prober.Target, opt prober.RunOptions) ([]prober.Result, error) {
 	return f(ts, opt), nil
+}
+
+// noNTSBackend is a daemon without NTS (timesyncd, classic ntpd).
+type noNTSBackend struct{ *fakeBackend }
+
+func (noNTSBackend) CanNTS() bool { return false }
+
+// catalogDiscoverer offers the daemon's sources and the catalog's servers
+// known to offer NTS, by address.
+type catalogDiscoverer struct{ nts []int }
+
+func (d catalogDiscoverer) Discover(ctx context.Context, cfg discovery.Config, current []discovery.Source) (discovery.Result, error) {
+	res, err := (&fakeDiscoverer{}).Discover(ctx, cfg, current)
+	for _, i := range d.nts {
+		res.Candidates = append(res.Candidates, discovery.Candidate{Name: addr(i).String(), Port: 123,
+			Origin: discovery.OriginCatalog, NTS: true})
+	}
+	return res, err
+}
+
+// TestCatalogNTSNeedsADaemonWithNTS: on a daemon that cannot authenticate,
+// the catalog's NTS servers are plain servers (probed, written plain); the
+// plan asks for no NTS, so the backend has nothing to refuse.
+func TestCatalogNTSNeedsADaemonWithNTS(t *testing.T) {
+	e := newEnv(t)
+	e.a.Backend = noNTSBackend{e.backend}
+	e.a.Discoverer = catalogDiscoverer{nts: []int{3, 4}}
+	e.prober.results[addr(3)], e.prober.results[addr(4)] = good(3), good(4)
+	rep, err := e.a.Run(t.Context(), agent.Options{})
+	require.NoError(t, err)
+	require.Equal(t, agent.OutcomeApplied, rep.Outcome)
+	require.NotContains(t, strings.Join(rep.Notes, "\n"), "known to offer NTS")
+	require.Contains(t, e.prober.probed, addr(3), "probed like any plain server")
+	require.Len(t, e.backend.plans, 1)
+	for _, s := range e.backend.plans[0].Selected {
+		require.False(t, s.NTS, "%s asked for with NTS", s.Address)
+	}
+	require.Len(t, e.backend.plans[0].Add, 2)
+
+	// chronyd (no CanNTS) uses them with NTS: they are pre-flighted.
+	e = newEnv(t)
+	e.a.Discoverer = catalogDiscoverer{nts: []int{3, 4}}
+	rep, err = e.a.Run(t.Context(), agent.Options{})
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(rep.Notes, "\n"), "2 catalog server(s) known to offer NTS are checked and used with it")
 }

@@ -30,9 +30,14 @@ func (a *Agent) discover(ctx context.Context, rep *Report) ([]daemon.Source, dis
 		return nil, discovery.Result{}, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	rep.Region = &found.Region
-	if n := catalogNTS(found.Candidates, a.Scoring.Authentication); n > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("nts: %d catalog server(s) known to offer NTS are checked and used with it "+
-			"(selection.authentication = %s)", n, cmp.Or(a.Scoring.Authentication, scoring.AuthPrefer)))
+	// The catalog's NTS servers are used with NTS where the daemon can
+	// authenticate; elsewhere they are plain servers like any other (only
+	// a server the operator lists with nts is refused there).
+	if canNTS(a.Backend) {
+		if n := catalogNTS(found.Candidates, a.Scoring.Authentication); n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("nts: %d catalog server(s) known to offer NTS are checked and used with it "+
+				"(selection.authentication = %s)", n, cmp.Or(a.Scoring.Authentication, scoring.AuthPrefer)))
+		}
 	}
 	rep.Notes = append(rep.Notes, found.Notes...)
 	for _, w := range found.WarningText() {

@@ -44,6 +44,13 @@ func (f *Files) Sources(ctx context.Context) ([]daemon.Source, error) {
 	return out, nil
 }
 
+// CanNTS says whether the daemon authenticates with NTS (NTPsec does;
+// classic ntpd and timesyncd do not).
+func (f *Files) CanNTS() bool {
+	c, ok := f.Backend.(interface{ CanNTS() bool })
+	return ok && c.CanNTS()
+}
+
 func (f *Files) change(p daemon.Plan) (*Change, error) {
 	servers := make([]Server, len(p.Selected))
 	for i, s := range p.Selected {

@@ -174,6 +174,23 @@ func (n *NTPD) Plan(servers []Server, policy daemon.Policy) (*Change, error) {
 	return c, nil
 }
 
+// CanNTS says whether this ntpd authenticates with NTS: NTPsec, by the
+// signs Plan goes by (a server line with nts, the configuration under
+// /etc/ntpsec). An unreadable configuration says no.
+func (n *NTPD) CanNTS() bool {
+	files, err := n.tree()
+	if err != nil {
+		return false
+	}
+	pristine := make([][]line, len(files))
+	for i, f := range files {
+		if pristine[i], err = stripLines(f.path, f.lines); err != nil {
+			return false
+		}
+	}
+	return isNTPsec(files, ntsLines(pristine))
+}
+
 // PlanRevert computes the change that removes every ntp-optimizer edit.
 func (n *NTPD) PlanRevert() (*Change, error) {
 	files, err := n.tree()

@@ -66,20 +66,11 @@ func ntpEdit(files []*confFile, servers []Server, policy daemon.Policy, allowPla
 		}
 		pristine[i] = p
 	}
-	existing := map[string]bool{}
-	nts := map[string]bool{} // server lines with NTPsec's nts option
+	nts := ntsLines(pristine) // the servers configured, true for those with NTPsec's nts option
 	var warnings []string
-	for i := range files {
-		for _, l := range pristine[i] {
-			if name, ok := isSourceLine(l.text); ok {
-				existing[name] = true
-				nts[name] = nts[name] || hasNTS(l.text)
-			}
-		}
-	}
 	var block, plain []string
 	for _, s := range servers {
-		if policy == daemon.PolicyAddOnly && existing[s.Name] {
+		if _, existing := nts[s.Name]; existing && policy == daemon.PolicyAddOnly {
 			continue // already configured by someone else: no duplicate association
 		}
 		line := "server " + s.Name + " iburst"
@@ -146,6 +137,20 @@ func hasNTS(text string) bool {
 	}
 	f := strings.Fields(text)
 	return len(f) > 2 && slices.Contains(f[2:], "nts")
+}
+
+// ntsLines maps the names of the server and pool lines in pristine to
+// whether their line has NTPsec's nts option.
+func ntsLines(pristine [][]line) map[string]bool {
+	nts := map[string]bool{}
+	for _, ls := range pristine {
+		for _, l := range ls {
+			if name, ok := isSourceLine(l.text); ok {
+				nts[name] = nts[name] || hasNTS(l.text)
+			}
+		}
+	}
+	return nts
 }
 
 // isNTPsec says whether the configuration is NTPsec's: a server line uses

@@ -131,3 +131,28 @@ func TestNTPsecEditNTSIsStable(t *testing.T) {
 	require.Equal(t, first, second)
 	require.Equal(t, []string{"server 192.0.2.10 iburst nts", "server 198.51.100.1 iburst"}, blockLines(second))
 }
+
+// TestCanNTS: NTPsec authenticates (a server line with nts, or the
+// configuration under /etc/ntpsec); classic ntpd and timesyncd do not.
+func TestCanNTS(t *testing.T) {
+	for _, tc := range []struct {
+		conf, content string
+		want          bool
+	}{
+		{"/etc/ntpsec/ntp.conf", "server 192.0.2.11 iburst\n", true},
+		{"/etc/ntp.conf", "server 192.0.2.10 nts iburst\n", true},
+		{"/etc/ntp.conf", "server 192.0.2.11 iburst # nts in a comment\n", false},
+		{"/etc/ntp.conf", "pool 0.debian.pool.ntp.org iburst\n", false},
+	} {
+		root := t.TempDir()
+		writeFile(t, filepath.Join(root, tc.conf), []byte(tc.content))
+		n, err := NewNTPD(NTPDConfig{Root: root, ConfPath: tc.conf})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, n.CanNTS(), "%s: %q", tc.conf, tc.content)
+		require.Equal(t, tc.want, (&Files{Kind: DaemonNTPD, Backend: n}).CanNTS())
+	}
+	n, err := NewNTPD(NTPDConfig{Root: t.TempDir(), ConfPath: "/etc/ntp.conf"})
+	require.NoError(t, err)
+	require.False(t, n.CanNTS(), "no configuration to read")
+	require.False(t, (&Files{Kind: DaemonTimesyncd, Backend: &Timesyncd{}}).CanNTS())
+}

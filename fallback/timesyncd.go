@@ -152,6 +152,9 @@ func (t *Timesyncd) checkNTS(servers []Server) ([]string, error) {
 		"unauthenticated (selection.authentication = off)", list)}, nil
 }
 
+// CanNTS is false: systemd-timesyncd has no NTS.
+func (t *Timesyncd) CanNTS() bool { return false }
+
 // PlanRevert computes the change that removes the agent's drop-in.
 func (t *Timesyncd) PlanRevert() (*Change, error) {
 	old, existed, err := readCurrent(t.cfg.Root, TimesyncdDropIn)
