@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/ntp-optimizer/ntp-optimizer/internal/srvname"
 )
@@ -24,17 +26,33 @@ func entries(list []string, origin string, pinned bool) []Candidate {
 	return out
 }
 
+// pipeWait bounds reading a servers file that is a pipe (a FIFO, or
+// process substitution's /dev/fd/N) whose writer is slow to finish.
+const pipeWait = 30 * time.Second
+
 // readServersFile reads a --servers-file list (at most maxListBytes, so a
-// wrong path such as /dev/zero cannot exhaust memory).
+// wrong path such as /dev/zero cannot exhaust memory). It is opened
+// without blocking, so a named pipe nobody writes to is an error rather
+// than a run that hangs, and a pipe is read for at most pipeWait.
 func readServersFile(path string) ([]Candidate, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("servers file: %w", err)
 	}
 	defer f.Close()
+	pipe := false
+	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+		pipe = true
+		_ = f.SetReadDeadline(time.Now().Add(pipeWait))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxListBytes+1))
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("servers file %s: the pipe's writer did not finish within %s", path, pipeWait)
+	case err != nil:
 		return nil, fmt.Errorf("servers file: %w", err)
+	case pipe && len(data) == 0:
+		return nil, fmt.Errorf("servers file %s: a pipe with nothing written to it (no writer)", path)
 	}
 	if len(data) > maxListBytes {
 		return nil, fmt.Errorf("servers file %s: larger than %d bytes", path, maxListBytes)
