@@ -54,6 +54,11 @@ const auditionCleanupTimeout = 10 * time.Second
 // auditioned inside the daemon instead.
 const auditionHeld = "auditioned inside the daemon"
 
+// probeBeside holds one of the daemon's own addresses that needs a probe
+// back from the first probe pass when there is an audition: it is probed
+// while the daemon auditions, not before (the two take about as long).
+const probeBeside = "probed while the daemon auditions"
+
 // Auditioner is a backend that can measure new candidates itself
 // (chronylive.Backend): it adds them as sources that never take part in
 // the selection (chronyd's noselect), reads its statistics of them, lets
@@ -111,8 +116,9 @@ func (a *Agent) auditioner(ctx context.Context, rep *Report, opt Options, stateE
 // audition measures the probe results held back for the daemon (Skipped
 // auditionHeld): at most MaxAuditions addresses of at most
 // max_servers_to_test names, of candidates whose operators accept
-// chronyd's spacing. The others are probed while the daemon auditions
-// (all of them when the write-ahead record cannot be saved). The
+// chronyd's spacing. The others, and the daemon's own addresses held back
+// to be probed beside it (probeBeside), are probed while the daemon
+// auditions (all of them when the write-ahead record cannot be saved). The
 // addresses are recorded in st.Auditions (and the state saved) before
 // the daemon is asked for them. Each auditioned result gets the
 // audition's counts (for the outage check), and the daemon's
@@ -126,6 +132,10 @@ func (a *Agent) audition(ctx context.Context, au Auditioner, probes []prober.Res
 	names := map[string]bool{} // the names auditioned
 	for i := range probes {
 		r := &probes[i]
+		if r.Skipped == probeBeside {
+			reprobe = append(reprobe, i)
+			continue
+		}
 		if r.Skipped != auditionHeld {
 			continue
 		}

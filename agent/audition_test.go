@@ -156,6 +156,32 @@ func TestAuditionRun(t *testing.T) {
 	require.Len(t, st.Managed, 2)
 }
 
+// TestAuditionProbesBeside: a source of the daemon that needs a probe (too
+// young to be measured) is probed while the daemon auditions, not before
+// it: the run waits for one burst, not for a probe and then a burst.
+func TestAuditionProbesBeside(t *testing.T) {
+	e, au := auditionEnv(t)
+	young := addr(2)
+	e.backend.sources[1] = daemon.Source{Address: young, Port: 123, Name: young.String(), ID: young.String(), Reach: 1, HasReach: true}
+	auditioning := make(chan struct{})
+	au.onAudition = func() { close(auditioning) }
+	e.prober.before = func(a netip.Addr) {
+		if a != young {
+			return
+		}
+		select {
+		case <-auditioning:
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s was probed before the audition began", a)
+		}
+	}
+	rep, err := e.a.Run(t.Context(), agent.Options{})
+	require.NoError(t, err)
+	require.Equal(t, agent.OutcomeApplied, rep.Outcome)
+	require.Equal(t, []netip.Addr{young}, e.prober.probed, "only the young source is probed")
+	require.Equal(t, [][]netip.Addr{{addr(3), addr(4), addr(5), addr(6)}}, au.auditioned)
+}
+
 // TestAuditionNotUsed: a dry run, probe mode, a daemon that cannot, a
 // probe spacing over 2 s, and an operator asking for 4 s (that candidate
 // alone) are probed; chronyd mode says why it probed.

@@ -105,6 +105,7 @@ type fakeProber struct {
 	results map[netip.Addr]prober.Result
 	probed  []netip.Addr
 	skipped map[netip.Addr]string
+	before  func(netip.Addr) // when set, called before an address is probed
 }
 
 func (p *fakeProber) Probe(_ context.Context, targets []prober.Target, opt prober.RunOptions) ([]prober.Result, error) {
@@ -119,6 +120,9 @@ func (p *fakeProber) Probe(_ context.Context, targets []prober.Target, opt probe
 				out = append(out, prober.Result{Server: t.Name, Address: a, Port: 123, Skipped: why})
 				continue
 			}
+		}
+		if p.before != nil {
+			p.before(a)
 		}
 		p.probed = append(p.probed, a)
 		r, ok := p.results[a]

@@ -111,7 +111,11 @@ func (a *Agent) measure(ctx context.Context, sources []daemon.Source, cands []di
 			return ntsShared
 		}
 		why := skip(ap)
-		if why == "" && au != nil && !has[ap.Addr()] {
+		switch {
+		case why != "" || au == nil:
+		case has[ap.Addr()]:
+			why = probeBeside
+		default:
 			why = auditionHeld
 		}
 		return why
