@@ -50,7 +50,11 @@ func TestSignalsEndARunLikeSIGTERM(t *testing.T) {
 	bin := binary(t)
 	server := silentServer(t)
 	run := func(sig syscall.Signal) (int, string) {
-		cmd := exec.Command(bin, "--config", "", "--log-level", "error", "probe", "--samples", "1", "--timeout", "30s", server)
+		// 4 samples 2 s apart: the probe lasts over 6 s, well past the
+		// signal (one sample ends after its 0.5 s final wait, which a
+		// loaded machine can reach before the signal).
+		cmd := exec.Command(bin, "--config", "", "--log-level", "error", "probe", "--samples", "4", "--spacing", "2s",
+			"--timeout", "30s", server)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
