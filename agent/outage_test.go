@@ -142,18 +142,6 @@ func TestSilentMembers(t *testing.T) {
 		require.Equal(t, scoring.Selected, c.Verdict)
 		require.Contains(t, c.Error, "the probe got no reply, but the daemon reaches it (reach 003)")
 	})
-	t.Run("silent everywhere, replaced at once", func(t *testing.T) {
-		e := fullEnv(t)
-		e.backend.sources[3] = young(4, 0)
-		delete(e.prober.results, addr(4))
-		rep, err := e.a.Run(t.Context(), agent.Options{})
-		require.NoError(t, err)
-		require.Equal(t, agent.OutcomeApplied, rep.Outcome)
-		require.Len(t, rep.Removed, 1)
-		require.Equal(t, addr(4), rep.Removed[0].Address)
-		require.Contains(t, rep.Removed[0].Reason, "replaced by")
-		require.Len(t, rep.Added, 1)
-	})
 	// chronyd's register shows silence in every poll it counts (polls of an
 	// outage that has ended, not cleared yet): the probe decides.
 	unheard := func(i int) daemon.Source {
@@ -163,6 +151,29 @@ func TestSilentMembers(t *testing.T) {
 		m.SamplesSent, m.SamplesOK, m.ChronydState = 3, 0, scoring.StateNonselectable
 		s.Measurement = &m
 		return s
+	}
+	for _, tc := range []struct {
+		name, reason, note string
+		source             daemon.Source
+	}{
+		{name: "silent everywhere, replaced at once", source: young(4, 0), reason: "no reply to any of 4 samples"},
+		{name: "chronyd hears nothing, nor does the probe", source: unheard(4), reason: "no reply to any of 3 samples",
+			note: "no reply to chronyd's last 3 polls, nor to the probe's 4 samples"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := fullEnv(t)
+			e.backend.sources[3] = tc.source
+			delete(e.prober.results, addr(4))
+			rep, err := e.a.Run(t.Context(), agent.Options{})
+			require.NoError(t, err)
+			require.Equal(t, agent.OutcomeApplied, rep.Outcome)
+			require.Len(t, rep.Removed, 1)
+			require.Equal(t, addr(4), rep.Removed[0].Address)
+			require.Contains(t, rep.Removed[0].Reason, "replaced by")
+			require.Contains(t, rep.Removed[0].Reason, tc.reason)
+			require.Len(t, rep.Added, 1)
+			require.Contains(t, report(t, rep, addr(4)).Error, tc.note)
+		})
 	}
 	t.Run("chronyd hears nothing, the probe does", func(t *testing.T) {
 		e := fullEnv(t)
@@ -178,18 +189,6 @@ func TestSilentMembers(t *testing.T) {
 		require.Equal(t, 7, c.SamplesSent, "chronyd's 3 unanswered polls count with the probe's 4")
 		require.Equal(t, 4, c.SamplesOK)
 		require.Contains(t, c.Error, "chronyd heard nothing in its last 3 polls, the probe got 4 of 4 replies")
-	})
-	t.Run("chronyd hears nothing, nor does the probe", func(t *testing.T) {
-		e := fullEnv(t)
-		e.backend.sources[3] = unheard(4)
-		delete(e.prober.results, addr(4))
-		rep, err := e.a.Run(t.Context(), agent.Options{})
-		require.NoError(t, err)
-		require.Equal(t, agent.OutcomeApplied, rep.Outcome)
-		require.Len(t, rep.Removed, 1)
-		require.Equal(t, addr(4), rep.Removed[0].Address)
-		require.Contains(t, rep.Removed[0].Reason, "no reply to any of 3 samples")
-		require.Contains(t, report(t, rep, addr(4)).Error, "no reply to chronyd's last 3 polls, nor to the probe's 4 samples")
 	})
 	t.Run("silent everywhere, nobody to replace it", func(t *testing.T) {
 		e := fullEnv(t)
