@@ -29,6 +29,27 @@ const (
 	ctSources   = "/etc/chrony/sources.d/ntp-optimizer.sources"
 )
 
+// ctConfigFor is /etc/ntp-optimizer/config.toml for a container scenario
+// of backend: the lab only, the packaged paths, short spacing and
+// timeouts, a set of setSize (at least 2); sections are the backend's own,
+// written before [testing].
+func ctConfigFor(backend string, setSize int, sections string) string {
+	return `# ntp-optimizer test configuration (deploy/container*_test.go)
+servers_files = ["` + ctServers + `"]
+no_discovery = true
+backend = "` + backend + `"
+` + sections + `
+[testing]
+samples_per_server = 4
+spacing = "250ms"
+timeout = 2
+
+[selection]
+set_size = ` + strconv.Itoa(setSize) + `
+min_set_size = 2
+`
+}
+
 // ctRunTimeout bounds one "systemctl start ntp-optimizer.service" (a run
 // against the lab takes a few seconds).
 const ctRunTimeout = 90 * time.Second

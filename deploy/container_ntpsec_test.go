@@ -20,20 +20,7 @@ const ctNTPConf = "/etc/ntpsec/ntp.conf"
 
 // ntpdConfig is the configuration for the ntpd scenario: the packaged
 // paths (Debian's /etc/ntpsec/ntp.conf, ntpsec.service), the lab only.
-const ntpdConfig = `# ntp-optimizer test configuration (deploy/container_ntpsec_test.go)
-servers_files = ["` + ctServers + `"]
-no_discovery = true
-backend = "ntpd"
-
-[testing]
-samples_per_server = 4
-spacing = "250ms"
-timeout = 2
-
-[selection]
-set_size = 3
-min_set_size = 2
-`
+var ntpdConfig = ctConfigFor("ntpd", 3, "")
 
 // refuseBlock makes ntpsec.service refuse to start on an ntp.conf with an
 // ntp-optimizer block, as a daemon refusing a configuration would: the

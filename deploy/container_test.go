@@ -15,27 +15,13 @@ import (
 	"github.com/ntp-optimizer/ntp-optimizer/ntplab/labtest"
 )
 
-// chronyConfig is /etc/ntp-optimizer/config.toml for the chrony scenario:
-// the lab only, the packaged paths, short spacing and timeouts.
-const chronyConfig = `# ntp-optimizer test configuration (deploy/container_test.go)
-servers_files = ["` + ctServers + `"]
-no_discovery = true
-backend = "chrony"
-
+// chronyConfig is /etc/ntp-optimizer/config.toml for the chrony scenario.
+var chronyConfig = ctConfigFor("chrony", 4, `
 [chrony]
 source_options = "iburst minpoll -2 maxpoll 0"
 answer_timeout = "15s"
 verify_timeout = "20s"
-
-[testing]
-samples_per_server = 4
-spacing = "250ms"
-timeout = 2
-
-[selection]
-set_size = 4
-min_set_size = 2
-`
+`)
 
 // TestContainerChronyPackage is the package's life on a booted Debian 12
 // with Debian's chrony (chronyd -x) and a lab on loopback: install changes

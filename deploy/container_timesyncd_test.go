@@ -18,20 +18,7 @@ import (
 const ctTimesyncdDropIn = "/etc/systemd/timesyncd.conf.d/ntp-optimizer.conf"
 
 // timesyncdConfig is the configuration for the timesyncd scenario.
-const timesyncdConfig = `# ntp-optimizer test configuration (deploy/container_timesyncd_test.go)
-servers_files = ["` + ctServers + `"]
-no_discovery = true
-backend = "timesyncd"
-
-[testing]
-samples_per_server = 4
-spacing = "250ms"
-timeout = 2
-
-[selection]
-set_size = 3
-min_set_size = 2
-`
+var timesyncdConfig = ctConfigFor("timesyncd", 3, "")
 
 // TestContainerTimesyncd runs the timesyncd backend through the packaged
 // service against Debian's systemd-timesyncd over the real system bus:
